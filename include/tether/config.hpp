@@ -1,0 +1,78 @@
+#pragma once
+// Configuration, in code or from a JSON file. Every key is optional; defaults are the
+// values below. Unknown keys and wrong types are rejected with ConfigError naming the
+// key's path and what was expected. docs/configuration.md lists every key.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tether/redactor.hpp"
+
+namespace tether {
+
+enum class OverflowPolicy : std::uint8_t {
+    drop_newest,  ///< a full queue drops the incoming exchange (counted as queue_full)
+    block         ///< the hook waits up to block_timeout for room, then drops
+};
+
+enum class InvalidBodyPolicy : std::uint8_t {
+    keep_scrubbed,  ///< store invalid JSON bodies after a textual scrub, flagged as such
+    drop            ///< store no body at all for invalid JSON, only the parse error
+};
+
+struct RecorderConfig {
+    std::size_t queue_max_items = 10'000;
+    std::size_t queue_max_bytes = 64u << 20;
+    OverflowPolicy overflow = OverflowPolicy::drop_newest;
+    std::chrono::milliseconds block_timeout{10};
+    std::size_t max_body_bytes = 1u << 20;  ///< longer bodies are truncated and flagged
+    std::size_t batch_max_items = 256;       ///< exchanges per storage transaction
+    std::chrono::milliseconds batch_max_delay{50};  ///< max wait before a partial batch is written
+    std::chrono::milliseconds retry_initial{50};    ///< first backoff after a storage error
+    std::chrono::milliseconds retry_max{2'000};     ///< backoff ceiling
+    int retry_max_attempts = 5;                     ///< then the batch is dropped (storage_error)
+    std::chrono::milliseconds shutdown_timeout{10'000};  ///< used by the destructor
+};
+
+struct RedactionConfig {
+    std::vector<std::string> keys = KeyRedactor::default_keys();
+    std::string marker = "[REDACTED]";
+    KeyMatch match = KeyMatch::contains;
+    InvalidBodyPolicy invalid_body = InvalidBodyPolicy::keep_scrubbed;
+};
+
+struct RetentionConfig {
+    std::chrono::hours max_age{24 * 7};   ///< 0 = keep forever
+    std::uint64_t max_requests = 1'000'000;  ///< 0 = unlimited
+    std::size_t prune_batch = 500;        ///< requests deleted per short transaction
+    std::chrono::milliseconds prune_interval{30'000};
+};
+
+struct StorageConfig {
+    /// "memory", a SQLite file path, or "sqlite:PATH". Used by open_storage() helpers of
+    /// the backend libraries; the core Observer takes a Storage object.
+    std::string url = "tether.db";
+    std::chrono::milliseconds busy_timeout{5'000};
+};
+
+struct Config {
+    std::string instance = "default";  ///< name of this server instance in multi-instance setups
+    RecorderConfig recorder;
+    RedactionConfig redaction;
+    RetentionConfig retention;
+    StorageConfig storage;
+
+    /// Parse a JSON document. `source` names it in error messages (e.g. the file name).
+    static Config from_json(std::string_view json, std::string_view source = "config");
+    /// Read and parse a JSON file. Throws ConfigError (path "" for I/O and syntax errors).
+    static Config from_file(const std::string& path);
+    /// Throws ConfigError when values are out of range (e.g. queue_max_items == 0).
+    void validate() const;
+    /// The effective configuration as JSON (all keys, defaults included).
+    std::string to_json() const;
+};
+
+}  // namespace tether

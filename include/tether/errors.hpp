@@ -1,0 +1,95 @@
+#pragma once
+// Error types thrown by the public API (never by the recorder hooks) and the
+// error-handler service through which the background writer reports problems.
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace tether {
+
+/// Base of every exception the library throws.
+class Error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// A configuration key has the wrong type or value, or is unknown.
+/// `path()` is the key's JSON path ("recorder.queue_max_items"), `expected()` what was wanted.
+class ConfigError : public Error {
+public:
+    ConfigError(std::string path, std::string expected, const std::string& detail = {});
+    const std::string& path() const noexcept { return path_; }
+    const std::string& expected() const noexcept { return expected_; }
+
+private:
+    std::string path_;
+    std::string expected_;
+};
+
+/// A caller-supplied argument (filter, cursor, limit, id) is invalid.
+/// `parameter()` names it so HTTP layers can answer 400 with the culprit.
+class InvalidArgument : public Error {
+public:
+    InvalidArgument(std::string parameter, const std::string& message);
+    const std::string& parameter() const noexcept { return parameter_; }
+
+private:
+    std::string parameter_;
+};
+
+/// Text that should be JSON is not. Position is 0-based byte offset; line/column 1-based.
+class JsonError : public Error {
+public:
+    JsonError(const std::string& message, std::size_t offset, std::size_t line, std::size_t column);
+    std::size_t offset() const noexcept { return offset_; }
+    std::size_t line() const noexcept { return line_; }
+    std::size_t column() const noexcept { return column_; }
+
+private:
+    std::size_t offset_, line_, column_;
+};
+
+/// A storage backend failed. `transient()` errors (busy, locked, I/O, connection lost)
+/// are retried by the writer; others are not.
+class StorageError : public Error {
+public:
+    explicit StorageError(const std::string& message, bool transient = true);
+    bool transient() const noexcept { return transient_; }
+
+private:
+    bool transient_;
+};
+
+/// Where a background problem happened.
+enum class ErrorSource : std::uint8_t { storage, pipeline, retention, recorder };
+const char* to_string(ErrorSource s) noexcept;
+
+/// A problem the background writer hit. Messages never contain captured payload values.
+struct ErrorEvent {
+    ErrorSource source = ErrorSource::storage;
+    std::string message;
+    int attempt = 0;           ///< retry attempt (1-based) for storage errors, 0 otherwise
+    bool will_retry = false;   ///< the writer will try the same batch again
+    std::uint64_t dropped = 0; ///< exchanges given up on because of this error
+};
+
+/// Receives background errors. Called on the writer thread; must not throw and should be quick.
+class ErrorHandler {
+public:
+    virtual ~ErrorHandler() = default;
+    virtual void on_error(const ErrorEvent& event) noexcept = 0;
+};
+
+/// Default handler: one line per event on stderr, at most one per second per source
+/// (suppressed lines are counted and reported with the next printed one).
+class StderrErrorHandler final : public ErrorHandler {
+public:
+    void on_error(const ErrorEvent& event) noexcept override;
+
+private:
+    std::int64_t last_printed_us_[4] = {};
+    std::uint64_t suppressed_[4] = {};
+};
+
+}  // namespace tether

@@ -1,0 +1,69 @@
+#pragma once
+// Observer: the facade a host creates once. It owns the Recorder and its writer thread,
+// the storage, and the replaceable services (the "service container"). Build it with
+// Observer::builder(); every service has a default.
+//
+//     auto observer = tether::Observer::builder()
+//                         .config(tether::Config::from_file("tether.json"))
+//                         .storage(tether::open_sqlite_storage({"tether.db"}))
+//                         .build();
+//     observer->recorder().record(std::move(exchange));
+#include <memory>
+
+#include "tether/clock.hpp"
+#include "tether/config.hpp"
+#include "tether/errors.hpp"
+#include "tether/ids.hpp"
+#include "tether/recorder.hpp"
+#include "tether/redactor.hpp"
+#include "tether/storage.hpp"
+
+namespace tether {
+
+class Observer {
+public:
+    class Builder;
+    static Builder builder();
+
+    ~Observer();  // shuts the recorder down (drains up to recorder.shutdown_timeout)
+    Observer(const Observer&) = delete;
+    Observer& operator=(const Observer&) = delete;
+
+    Recorder& recorder() noexcept;
+    Storage& storage() noexcept;
+    const Config& config() const noexcept;
+    const Clock& clock() const noexcept;
+    IdGenerator& ids() noexcept;
+    const Redactor& redactor() const noexcept;
+
+private:
+    struct State;
+    explicit Observer(std::unique_ptr<State> state);
+    std::unique_ptr<State> state_;
+};
+
+class Observer::Builder {
+public:
+    Builder& config(Config config);
+    Builder& clock(std::shared_ptr<Clock> clock);
+    Builder& ids(std::shared_ptr<IdGenerator> ids);
+    /// Default: in-memory storage (nothing persists).
+    Builder& storage(std::shared_ptr<Storage> storage);
+    /// Default: KeyRedactor built from config.redaction.
+    Builder& redactor(std::shared_ptr<Redactor> redactor);
+    /// Default: StderrErrorHandler.
+    Builder& error_handler(std::shared_ptr<ErrorHandler> handler);
+
+    /// Validates the config (throws ConfigError) and starts the writer thread.
+    std::unique_ptr<Observer> build();
+
+private:
+    Config config_;
+    std::shared_ptr<Clock> clock_;
+    std::shared_ptr<IdGenerator> ids_;
+    std::shared_ptr<Storage> storage_;
+    std::shared_ptr<Redactor> redactor_;
+    std::shared_ptr<ErrorHandler> error_handler_;
+};
+
+}  // namespace tether

@@ -1,0 +1,34 @@
+#pragma once
+// SQLite storage (target tether::sqlite): one embedded database file in WAL mode.
+// The writer uses its own connection; queries use a second one, so reading the
+// dashboard never waits for a batch to commit.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "tether/config.hpp"
+#include "tether/storage.hpp"
+
+namespace tether {
+
+struct SqliteOptions {
+    std::string path = "tether.db";
+    std::chrono::milliseconds busy_timeout{5'000};
+    /// Upper bound on the database size in pages (PRAGMA max_page_count); 0 = SQLite default.
+    std::int64_t max_page_count = 0;
+};
+
+/// Opens (creating if needed) and migrates the database. Throws StorageError when the
+/// file cannot be opened or was written by a newer schema version.
+std::shared_ptr<Storage> open_sqlite_storage(const SqliteOptions& options);
+
+/// Opens the storage a StorageConfig names: "memory", "sqlite:PATH" or a plain file PATH.
+/// Throws ConfigError("storage.url", …) for URLs of other backends (e.g. postgresql://)
+/// and StorageError when the database cannot be opened.
+std::shared_ptr<Storage> open_storage(const StorageConfig& config);
+
+/// Current schema version written by this library.
+int sqlite_schema_version() noexcept;
+
+}  // namespace tether

@@ -1,0 +1,96 @@
+#pragma once
+// Storage: where captured requests live, and the queries the dashboard and tools run.
+// Every list is keyset-paginated with an opaque cursor (never OFFSET), newest first.
+// Implementations must be safe to use from the writer thread and query threads at once.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tether/records.hpp"
+
+namespace tether {
+
+/// Filters for request lists; empty/unset members do not filter.
+struct RequestFilter {
+    std::optional<ExchangeKind> kind;
+    std::string client_id;
+    std::string model;     ///< requests that pushed or pulled this model
+    std::string instance;
+    std::optional<RequestOutcome> outcome;
+    bool failed_only = false;      ///< outcome rejected or error
+    std::optional<Micros> from_us; ///< started_at >= from
+    std::optional<Micros> to_us;   ///< started_at <  to
+};
+
+/// Filters for the mutations of one request.
+struct MutationFilter {
+    std::optional<MutationOutcome> outcome;
+    bool conflicted_only = false;  ///< any detected conflict, whatever the outcome
+    std::string model;
+};
+
+struct PageRequest {
+    static constexpr std::size_t max_limit = 500;
+    std::size_t limit = 50;  ///< 1..max_limit; anything else is an InvalidArgument
+    std::string cursor;      ///< next_cursor of the previous page, or empty for the first
+};
+
+template <class T>
+struct Page {
+    std::vector<T> items;
+    std::string next_cursor;  ///< empty on the last page
+};
+
+/// Retention: both limits apply; 0 disables a limit.
+struct RetentionPolicy {
+    Micros max_age_us = 0;          ///< delete requests that started before now - max_age
+    std::uint64_t max_requests = 0; ///< keep at most this many requests (newest kept)
+};
+
+class Storage {
+public:
+    virtual ~Storage() = default;
+
+    /// "memory", "sqlite:/path/to/file.db", …
+    virtual std::string describe() const = 0;
+
+    /// Store a batch atomically: all of it or nothing (throws StorageError).
+    virtual void write_batch(const std::vector<CapturedRequest>& batch) = 0;
+
+    /// Request list, newest first. Items carry no bodies, headers or notes.
+    virtual Page<RequestRecord> list_requests(const RequestFilter& filter, const PageRequest& page) = 0;
+    virtual std::optional<RequestRecord> get_request(std::string_view id) = 0;
+
+    /// Mutations of one request in push order (seq ascending).
+    virtual Page<MutationRecord> list_mutations(std::string_view request_id, const MutationFilter& filter,
+                                                const PageRequest& page) = 0;
+    virtual std::optional<MutationRecord> get_mutation(std::string_view id) = 0;
+
+    virtual std::uint64_t count_requests() = 0;
+    virtual std::uint64_t count_mutations() = 0;
+
+    /// Delete at most `max_requests_per_call` requests (and their mutations) that fall
+    /// outside the policy, oldest first, in one short transaction. Returns how many were
+    /// deleted; call again while it returns `max_requests_per_call`.
+    virtual std::size_t prune(const RetentionPolicy& policy, Micros now_us, std::size_t max_requests_per_call) = 0;
+};
+
+/// In-process storage for tests and ephemeral use; everything is lost with the object.
+std::shared_ptr<Storage> make_memory_storage();
+
+/// Keyset cursors shared by all backends: opaque, URL-safe, validated on decode.
+struct CursorKey {
+    std::int64_t primary = 0;  ///< started_at_us for requests, seq for mutations
+    std::string id;
+};
+std::string encode_cursor(const CursorKey& key);
+/// Throws InvalidArgument("cursor", …) when the text was not produced by encode_cursor.
+CursorKey decode_cursor(std::string_view cursor);
+/// Throws InvalidArgument("limit", …) when outside 1..PageRequest::max_limit.
+void validate_page(const PageRequest& page);
+
+}  // namespace tether

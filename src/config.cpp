@@ -1,0 +1,233 @@
+#include "tether/config.hpp"
+
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include "detail/json.hpp"
+#include "tether/errors.hpp"
+
+namespace tether {
+namespace {
+
+namespace json = boost::json;
+
+std::string join_path(const std::string& parent, std::string_view key) {
+    return parent.empty() ? std::string(key) : parent + "." + std::string(key);
+}
+
+// Walks one JSON object: every member must be claimed by a handler, so typos are errors.
+class Section {
+public:
+    Section(const json::value& v, std::string path) : path_(std::move(path)) {
+        if (!v.is_object()) throw ConfigError(path_, "an object", std::string("got ") + detail::kind_name(v));
+        obj_ = &v.get_object();
+    }
+
+    template <class F>
+    Section& on(std::string_view key, F&& handler) {
+        known_.emplace_back(key);
+        if (const auto* v = detail::find(*obj_, key)) handler(*v, join_path(path_, key));
+        return *this;
+    }
+
+    void finish() const {
+        for (const auto& kv : *obj_) {
+            bool ok = false;
+            for (const auto& k : known_) ok = ok || k == kv.key();
+            if (!ok) {
+                std::string list;
+                for (const auto& k : known_) list += (list.empty() ? "" : ", ") + k;
+                throw ConfigError(join_path(path_, kv.key()), "one of the known keys: " + list, "unknown key");
+            }
+        }
+    }
+
+private:
+    const json::object* obj_;
+    std::string path_;
+    std::vector<std::string> known_;
+};
+
+std::uint64_t read_uint(const json::value& v, const std::string& path, std::uint64_t min = 0) {
+    auto n = detail::get_int(v);
+    if (!n || *n < 0 || static_cast<std::uint64_t>(*n) < min)
+        throw ConfigError(path, "an integer >= " + std::to_string(min),
+                          std::string("got ") + (n ? std::to_string(*n) : detail::kind_name(v)));
+    return static_cast<std::uint64_t>(*n);
+}
+
+std::string read_string(const json::value& v, const std::string& path) {
+    if (!v.is_string()) throw ConfigError(path, "a string", std::string("got ") + detail::kind_name(v));
+    return std::string(v.get_string());
+}
+
+template <class E>
+E read_enum(const json::value& v, const std::string& path, std::initializer_list<std::pair<const char*, E>> names) {
+    std::string expected;
+    for (const auto& [name, e] : names) {
+        if (v.is_string() && v.get_string() == name) return e;
+        expected += (expected.empty() ? "\"" : " or \"") + std::string(name) + "\"";
+    }
+    throw ConfigError(path, expected, v.is_string() ? "got \"" + std::string(v.get_string()) + "\"" : "got a " + std::string(detail::kind_name(v)));
+}
+
+std::vector<std::string> read_string_list(const json::value& v, const std::string& path) {
+    if (!v.is_array()) throw ConfigError(path, "an array of strings", std::string("got ") + detail::kind_name(v));
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < v.get_array().size(); ++i)
+        out.push_back(read_string(v.get_array()[i], path + "[" + std::to_string(i) + "]"));
+    return out;
+}
+
+template <class Duration>
+auto set_ms(Duration& d, std::uint64_t min = 0) {
+    return [&d, min](const json::value& v, const std::string& p) { d = Duration(read_uint(v, p, min)); };
+}
+template <class T>
+auto set_uint(T& t, std::uint64_t min = 0) {
+    return [&t, min](const json::value& v, const std::string& p) { t = static_cast<T>(read_uint(v, p, min)); };
+}
+
+const char* overflow_name(OverflowPolicy p) { return p == OverflowPolicy::block ? "block" : "drop_newest"; }
+const char* match_name(KeyMatch m) { return m == KeyMatch::exact ? "exact" : "contains"; }
+const char* invalid_body_name(InvalidBodyPolicy p) { return p == InvalidBodyPolicy::drop ? "drop" : "keep_scrubbed"; }
+
+}  // namespace
+
+Config Config::from_json(std::string_view text, std::string_view source) {
+    ParseFailure failure;
+    auto doc = detail::try_parse(text, &failure);
+    if (!doc)
+        throw ConfigError("", "a JSON object",
+                          std::string(source) + ": invalid JSON at line " + std::to_string(failure.line) + ", column " +
+                              std::to_string(failure.column) + ": " + failure.message);
+    Config c;
+    Section(*doc, "")
+        .on("instance",
+            [&](const json::value& v, const std::string& p) {
+                c.instance = read_string(v, p);
+                if (c.instance.empty()) throw ConfigError(p, "a non-empty string");
+            })
+        .on("recorder",
+            [&](const json::value& v, const std::string& p) {
+                auto& r = c.recorder;
+                Section(v, p)
+                    .on("queue_max_items", set_uint(r.queue_max_items, 1))
+                    .on("queue_max_bytes", set_uint(r.queue_max_bytes, 1))
+                    .on("overflow",
+                        [&](const json::value& x, const std::string& q) {
+                            r.overflow = read_enum<OverflowPolicy>(
+                                x, q, {{"drop_newest", OverflowPolicy::drop_newest}, {"block", OverflowPolicy::block}});
+                        })
+                    .on("block_timeout_ms", set_ms(r.block_timeout))
+                    .on("max_body_bytes", set_uint(r.max_body_bytes, 1))
+                    .on("batch_max_items", set_uint(r.batch_max_items, 1))
+                    .on("batch_max_delay_ms", set_ms(r.batch_max_delay, 1))
+                    .on("retry_initial_ms", set_ms(r.retry_initial, 1))
+                    .on("retry_max_ms", set_ms(r.retry_max, 1))
+                    .on("retry_max_attempts", set_uint(r.retry_max_attempts, 1))
+                    .on("shutdown_timeout_ms", set_ms(r.shutdown_timeout))
+                    .finish();
+            })
+        .on("redaction",
+            [&](const json::value& v, const std::string& p) {
+                auto& r = c.redaction;
+                Section(v, p)
+                    .on("keys", [&](const json::value& x, const std::string& q) { r.keys = read_string_list(x, q); })
+                    .on("extra_keys",
+                        [&](const json::value& x, const std::string& q) {
+                            for (auto& k : read_string_list(x, q)) r.keys.push_back(std::move(k));
+                        })
+                    .on("marker", [&](const json::value& x, const std::string& q) { r.marker = read_string(x, q); })
+                    .on("match",
+                        [&](const json::value& x, const std::string& q) {
+                            r.match = read_enum<KeyMatch>(x, q, {{"contains", KeyMatch::contains}, {"exact", KeyMatch::exact}});
+                        })
+                    .on("invalid_body",
+                        [&](const json::value& x, const std::string& q) {
+                            r.invalid_body = read_enum<InvalidBodyPolicy>(
+                                x, q, {{"keep_scrubbed", InvalidBodyPolicy::keep_scrubbed}, {"drop", InvalidBodyPolicy::drop}});
+                        })
+                    .finish();
+            })
+        .on("retention",
+            [&](const json::value& v, const std::string& p) {
+                auto& r = c.retention;
+                Section(v, p)
+                    .on("max_age_hours", set_ms(r.max_age))
+                    .on("max_requests", set_uint(r.max_requests))
+                    .on("prune_batch", set_uint(r.prune_batch, 1))
+                    .on("prune_interval_ms", set_ms(r.prune_interval, 1))
+                    .finish();
+            })
+        .on("storage",
+            [&](const json::value& v, const std::string& p) {
+                Section(v, p)
+                    .on("url", [&](const json::value& x, const std::string& q) { c.storage.url = read_string(x, q); })
+                    .on("busy_timeout_ms", set_ms(c.storage.busy_timeout))
+                    .finish();
+            })
+        .finish();
+    c.validate();
+    return c;
+}
+
+Config Config::from_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw ConfigError("", "a readable JSON file", "cannot open '" + path + "'");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return from_json(ss.str(), path);
+}
+
+void Config::validate() const {
+    if (instance.empty()) throw ConfigError("instance", "a non-empty string");
+    if (recorder.queue_max_items == 0) throw ConfigError("recorder.queue_max_items", "an integer >= 1");
+    if (recorder.queue_max_bytes == 0) throw ConfigError("recorder.queue_max_bytes", "an integer >= 1");
+    if (recorder.max_body_bytes == 0) throw ConfigError("recorder.max_body_bytes", "an integer >= 1");
+    if (recorder.batch_max_items == 0) throw ConfigError("recorder.batch_max_items", "an integer >= 1");
+    if (recorder.batch_max_delay.count() <= 0) throw ConfigError("recorder.batch_max_delay_ms", "an integer >= 1");
+    if (recorder.retry_max_attempts < 1) throw ConfigError("recorder.retry_max_attempts", "an integer >= 1");
+    if (recorder.retry_initial.count() <= 0) throw ConfigError("recorder.retry_initial_ms", "an integer >= 1");
+    if (recorder.retry_max < recorder.retry_initial)
+        throw ConfigError("recorder.retry_max_ms", "an integer >= recorder.retry_initial_ms");
+    if (retention.prune_batch == 0) throw ConfigError("retention.prune_batch", "an integer >= 1");
+    if (retention.prune_interval.count() <= 0) throw ConfigError("retention.prune_interval_ms", "an integer >= 1");
+    if (redaction.marker.empty()) throw ConfigError("redaction.marker", "a non-empty string");
+    if (storage.url.empty()) throw ConfigError("storage.url", "a non-empty string");
+}
+
+std::string Config::to_json() const {
+    json::array keys;
+    for (const auto& k : redaction.keys) keys.emplace_back(k);
+    json::object o{
+        {"instance", instance},
+        {"recorder",
+         {{"queue_max_items", recorder.queue_max_items},
+          {"queue_max_bytes", recorder.queue_max_bytes},
+          {"overflow", overflow_name(recorder.overflow)},
+          {"block_timeout_ms", recorder.block_timeout.count()},
+          {"max_body_bytes", recorder.max_body_bytes},
+          {"batch_max_items", recorder.batch_max_items},
+          {"batch_max_delay_ms", recorder.batch_max_delay.count()},
+          {"retry_initial_ms", recorder.retry_initial.count()},
+          {"retry_max_ms", recorder.retry_max.count()},
+          {"retry_max_attempts", recorder.retry_max_attempts},
+          {"shutdown_timeout_ms", recorder.shutdown_timeout.count()}}},
+        {"redaction",
+         {{"keys", keys},
+          {"marker", redaction.marker},
+          {"match", match_name(redaction.match)},
+          {"invalid_body", invalid_body_name(redaction.invalid_body)}}},
+        {"retention",
+         {{"max_age_hours", retention.max_age.count()},
+          {"max_requests", retention.max_requests},
+          {"prune_batch", retention.prune_batch},
+          {"prune_interval_ms", retention.prune_interval.count()}}},
+        {"storage", {{"url", storage.url}, {"busy_timeout_ms", storage.busy_timeout.count()}}},
+    };
+    return detail::to_text(o);
+}
+
+}  // namespace tether

@@ -1,0 +1,183 @@
+#include "detail/json.hpp"
+
+#include <charconv>
+#include <cmath>
+
+#include "tether/errors.hpp"
+
+namespace tether::detail {
+
+void line_column(std::string_view text, std::size_t offset, std::size_t& line, std::size_t& column) noexcept {
+    line = 1;
+    column = 1;
+    if (offset > text.size()) offset = text.size();
+    for (std::size_t i = 0; i < offset; ++i) {
+        if (text[i] == '\n') {
+            ++line;
+            column = 1;
+        } else {
+            ++column;
+        }
+    }
+}
+
+std::optional<json::value> try_parse(std::string_view text, ParseFailure* failure, json::storage_ptr sp) {
+    json::parse_options opts;
+    opts.max_depth = max_json_depth;
+    json::stream_parser p(json::storage_ptr(), opts);
+    p.reset(std::move(sp));
+    boost::system::error_code ec;
+    std::size_t consumed = p.write_some(text.data(), text.size(), ec);
+    if (!ec && consumed < text.size()) {
+        ec = json::error::extra_data;
+    }
+    if (!ec) p.finish(ec);
+    if (!ec && !p.done()) ec = json::error::incomplete;
+    if (ec) {
+        if (failure) {
+            failure->message = ec.message();
+            failure->offset = consumed;
+            line_column(text, consumed, failure->line, failure->column);
+        }
+        return std::nullopt;
+    }
+    return p.release();
+}
+
+json::value parse_or_throw(std::string_view text) {
+    ParseFailure f;
+    auto v = try_parse(text, &f);
+    if (!v) {
+        throw JsonError("invalid JSON at line " + std::to_string(f.line) + ", column " + std::to_string(f.column) +
+                            " (byte " + std::to_string(f.offset) + "): " + f.message,
+                        f.offset, f.line, f.column);
+    }
+    return std::move(*v);
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+    static const char hex[] = "0123456789abcdef";
+    out.push_back('"');
+    std::size_t run = 0;  // start of the current run of characters needing no escape
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        out.append(s.data() + run, i - run);
+        run = i + 1;
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            case '\b': out += "\\b"; break;
+            case '\f': out += "\\f"; break;
+            default:
+                out += "\\u00";
+                out.push_back(hex[c >> 4]);
+                out.push_back(hex[c & 15]);
+        }
+    }
+    out.append(s.data() + run, s.size() - run);
+    out.push_back('"');
+}
+
+void append_json(std::string& out, const json::value& v) {
+    char buf[64];
+    switch (v.kind()) {
+        case json::kind::null: out += "null"; break;
+        case json::kind::bool_: out += v.get_bool() ? "true" : "false"; break;
+        case json::kind::int64: {
+            auto r = std::to_chars(buf, buf + sizeof buf, v.get_int64());
+            out.append(buf, r.ptr);
+            break;
+        }
+        case json::kind::uint64: {
+            auto r = std::to_chars(buf, buf + sizeof buf, v.get_uint64());
+            out.append(buf, r.ptr);
+            break;
+        }
+        case json::kind::double_: {
+            double d = v.get_double();
+            if (!std::isfinite(d)) {  // cannot come from a parser, but never emit invalid JSON
+                out += "null";
+                break;
+            }
+            auto r = std::to_chars(buf, buf + sizeof buf, d);
+            std::string_view t(buf, static_cast<std::size_t>(r.ptr - buf));
+            out.append(t);
+            // Keep it a JSON double: "3" would read back as an integer.
+            if (t.find_first_of(".eEn") == std::string_view::npos) out += ".0";
+            break;
+        }
+        case json::kind::string: append_json_string(out, v.get_string()); break;
+        case json::kind::array: {
+            out.push_back('[');
+            bool first = true;
+            for (const auto& e : v.get_array()) {
+                if (!first) out.push_back(',');
+                first = false;
+                append_json(out, e);
+            }
+            out.push_back(']');
+            break;
+        }
+        case json::kind::object: {
+            out.push_back('{');
+            bool first = true;
+            for (const auto& kv : v.get_object()) {
+                if (!first) out.push_back(',');
+                first = false;
+                append_json_string(out, kv.key());
+                out.push_back(':');
+                append_json(out, kv.value());
+            }
+            out.push_back('}');
+            break;
+        }
+    }
+}
+
+std::string to_text(const json::value& v) {
+    std::string s;
+    append_json(s, v);
+    return s;
+}
+
+const json::value* find(const json::object& o, std::string_view key) noexcept {
+    auto it = o.find(key);
+    return it == o.end() ? nullptr : &it->value();
+}
+
+std::optional<std::string_view> get_string(const json::object& o, std::string_view key) noexcept {
+    const auto* v = find(o, key);
+    if (!v || !v->is_string()) return std::nullopt;
+    return std::string_view(v->get_string());
+}
+
+std::optional<std::int64_t> get_int(const json::value& v) noexcept {
+    if (v.is_int64()) return v.get_int64();
+    if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
+        return static_cast<std::int64_t>(v.get_uint64());
+    if (v.is_double()) {
+        double d = v.get_double();
+        if (d == std::floor(d) && std::fabs(d) < 9.0e18) return static_cast<std::int64_t>(d);
+    }
+    return std::nullopt;
+}
+
+const char* kind_name(const json::value& v) noexcept {
+    switch (v.kind()) {
+        case json::kind::null: return "null";
+        case json::kind::bool_: return "boolean";
+        case json::kind::int64:
+        case json::kind::uint64:
+        case json::kind::double_: return "number";
+        case json::kind::string: return "string";
+        case json::kind::array: return "array";
+        case json::kind::object: return "object";
+    }
+    return "unknown";
+}
+
+}  // namespace tether::detail

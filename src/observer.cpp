@@ -1,0 +1,76 @@
+#include "tether/observer.hpp"
+
+#include "pipeline.hpp"
+#include "recorder_impl.hpp"
+
+namespace tether {
+
+struct Observer::State {
+    Config config;
+    std::shared_ptr<Clock> clock;
+    std::shared_ptr<IdGenerator> ids;
+    std::shared_ptr<Storage> storage;
+    std::shared_ptr<Redactor> redactor;
+    std::shared_ptr<ErrorHandler> errors;
+    std::unique_ptr<Recorder> recorder;  // last: stopped first, while the services still exist
+};
+
+Observer::Observer(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Observer::~Observer() {
+    if (state_ && state_->recorder) state_->recorder->shutdown(state_->config.recorder.shutdown_timeout);
+}
+
+Observer::Builder Observer::builder() { return Builder(); }
+Recorder& Observer::recorder() noexcept { return *state_->recorder; }
+Storage& Observer::storage() noexcept { return *state_->storage; }
+const Config& Observer::config() const noexcept { return state_->config; }
+const Clock& Observer::clock() const noexcept { return *state_->clock; }
+IdGenerator& Observer::ids() noexcept { return *state_->ids; }
+const Redactor& Observer::redactor() const noexcept { return *state_->redactor; }
+
+Observer::Builder& Observer::Builder::config(Config c) {
+    config_ = std::move(c);
+    return *this;
+}
+Observer::Builder& Observer::Builder::clock(std::shared_ptr<Clock> c) {
+    clock_ = std::move(c);
+    return *this;
+}
+Observer::Builder& Observer::Builder::ids(std::shared_ptr<IdGenerator> i) {
+    ids_ = std::move(i);
+    return *this;
+}
+Observer::Builder& Observer::Builder::storage(std::shared_ptr<Storage> s) {
+    storage_ = std::move(s);
+    return *this;
+}
+Observer::Builder& Observer::Builder::redactor(std::shared_ptr<Redactor> r) {
+    redactor_ = std::move(r);
+    return *this;
+}
+Observer::Builder& Observer::Builder::error_handler(std::shared_ptr<ErrorHandler> h) {
+    error_handler_ = std::move(h);
+    return *this;
+}
+
+std::unique_ptr<Observer> Observer::Builder::build() {
+    config_.validate();
+    auto st = std::make_unique<State>();
+    st->config = config_;
+    st->clock = clock_ ? clock_ : std::make_shared<SystemClock>();
+    st->ids = ids_ ? ids_ : std::make_shared<UlidGenerator>(*st->clock);
+    st->storage = storage_ ? storage_ : make_memory_storage();
+    st->redactor = redactor_ ? redactor_
+                             : std::make_shared<KeyRedactor>(config_.redaction.keys, config_.redaction.marker,
+                                                             config_.redaction.match);
+    st->errors = error_handler_ ? error_handler_ : std::make_shared<StderrErrorHandler>();
+    detail::PipelineOptions opts;
+    opts.invalid_body = config_.redaction.invalid_body;
+    opts.default_instance = config_.instance;
+    auto pipeline = std::make_unique<detail::Pipeline>(*st->redactor, *st->ids, *st->clock, opts);
+    st->recorder = std::make_unique<Recorder>(
+        std::make_unique<Recorder::Impl>(st->config, st->storage, st->errors, st->clock, std::move(pipeline)));
+    return std::unique_ptr<Observer>(new Observer(std::move(st)));
+}
+
+}  // namespace tether

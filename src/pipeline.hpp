@@ -1,0 +1,30 @@
+#pragma once
+// The writer thread's work on one exchange: parse the protocol, redact, diff, classify.
+// Tolerant by construction: whatever the bodies contain, process() returns a record
+// (irregularities become notes and flags) and never throws.
+#include "tether/config.hpp"
+#include "tether/exchange.hpp"
+#include "tether/ids.hpp"
+#include "tether/records.hpp"
+#include "tether/redactor.hpp"
+
+namespace tether::detail {
+
+struct PipelineOptions {
+    InvalidBodyPolicy invalid_body = InvalidBodyPolicy::keep_scrubbed;
+    std::string default_instance = "default";
+};
+
+class Pipeline {
+public:
+    Pipeline(const Redactor& redactor, IdGenerator& ids, const Clock& clock, PipelineOptions options);
+    CapturedRequest process(Exchange&& exchange) noexcept;
+
+private:
+    const Redactor& redactor_;
+    IdGenerator& ids_;
+    const Clock& clock_;
+    PipelineOptions options_;
+};
+
+}  // namespace tether::detail

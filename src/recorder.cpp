@@ -1,0 +1,295 @@
+#include "tether/recorder.hpp"
+
+#include "recorder_impl.hpp"
+
+namespace tether {
+
+const char* to_string(DropReason r) noexcept {
+    switch (r) {
+        case DropReason::queue_full: return "queue_full";
+        case DropReason::too_large: return "too_large";
+        case DropReason::storage_error: return "storage_error";
+        case DropReason::shutdown: return "shutdown";
+    }
+    return "unknown";
+}
+
+namespace {
+RetentionPolicy policy_of(const RetentionConfig& r) {
+    RetentionPolicy p;
+    p.max_age_us = static_cast<Micros>(r.max_age.count()) * 3600 * 1'000'000;
+    p.max_requests = r.max_requests;
+    return p;
+}
+}  // namespace
+
+Recorder::Impl::Impl(const Config& config, std::shared_ptr<Storage> storage_, std::shared_ptr<ErrorHandler> errors_,
+                     std::shared_ptr<const Clock> clock_, std::unique_ptr<detail::Pipeline> pipeline_)
+    : cfg(config.recorder),
+      retention(policy_of(config.retention)),
+      retention_cfg(config.retention),
+      storage(std::move(storage_)),
+      errors(std::move(errors_)),
+      clock(std::move(clock_)),
+      pipeline(std::move(pipeline_)) {
+    next_prune_us_ = clock->steady_us();  // prune once right away: the file may be over its limits
+    writer_ = std::thread([this] { run(); });
+}
+
+Recorder::Impl::~Impl() { shutdown(cfg.shutdown_timeout); }
+
+void Recorder::Impl::drop(DropReason reason, std::uint64_t n) noexcept {
+    dropped_[static_cast<std::size_t>(reason)].fetch_add(n, std::memory_order_relaxed);
+}
+
+void Recorder::Impl::report(ErrorSource source, std::string message, int attempt, bool retry,
+                            std::uint64_t dropped) noexcept {
+    try {
+        ErrorEvent ev;
+        ev.source = source;
+        ev.message = std::move(message);
+        ev.attempt = attempt;
+        ev.will_retry = retry;
+        ev.dropped = dropped;
+        errors->on_error(ev);
+    } catch (...) {
+        // A handler that throws (despite noexcept contracts) must not take the writer down.
+    }
+}
+
+bool Recorder::Impl::record(Exchange&& ex) noexcept {
+    offered_.fetch_add(1, std::memory_order_relaxed);
+    // Truncation only shrinks the string: no allocation on this path.
+    bool truncated = false;
+    if (ex.request_body.size() > cfg.max_body_bytes) {
+        ex.request_body.resize(cfg.max_body_bytes);
+        ex.request_truncated = truncated = true;
+    }
+    if (ex.response_body.size() > cfg.max_body_bytes) {
+        ex.response_body.resize(cfg.max_body_bytes);
+        ex.response_truncated = truncated = true;
+    }
+    if (truncated) truncated_.fetch_add(1, std::memory_order_relaxed);
+    const std::size_t size = ex.byte_size();
+    if (size > cfg.queue_max_bytes) {
+        drop(DropReason::too_large, 1);
+        return false;
+    }
+    if (ex.started_at_us == 0) ex.started_at_us = clock->now_us();
+
+    bool wake = false;
+    {
+        std::unique_lock<std::mutex> lock(mutex_);
+        auto full = [&] { return queue_.size() >= cfg.queue_max_items || queued_bytes_ + size > cfg.queue_max_bytes; };
+        if (!stopping_ && full() && cfg.overflow == OverflowPolicy::block) {
+            ++blocked_producers_;
+            writer_cv_.notify_one();
+            space_cv_.wait_for(lock, cfg.block_timeout, [&] { return stopping_ || !full(); });
+            --blocked_producers_;
+        }
+        if (stopping_) {
+            drop(DropReason::shutdown, 1);
+            return false;
+        }
+        if (full()) {
+            drop(DropReason::queue_full, 1);
+            return false;
+        }
+        queue_.push_back(std::move(ex));
+        queued_bytes_ += size;
+        ++accepted_seq_;
+        // Waking the writer costs a syscall; only do it when a batch is ready or someone waits.
+        wake = queue_.size() == cfg.batch_max_items || flush_waiters_ > 0;
+    }
+    if (wake) writer_cv_.notify_one();
+    return true;
+}
+
+void Recorder::Impl::run() noexcept {
+    std::vector<Exchange> taken;
+    std::vector<CapturedRequest> batch;
+    for (;;) {
+        taken.clear();
+        {
+            std::unique_lock<std::mutex> lock(mutex_);
+            auto ready = [&] {
+                return stopping_ || queue_.size() >= cfg.batch_max_items || flush_waiters_ > 0 || blocked_producers_ > 0;
+            };
+            if (!ready()) {
+                // Producers do not wake us for a partial batch (that would cost them a syscall),
+                // so poll every batch_max_delay: it bounds both latency and idle wake-ups.
+                writer_cv_.wait_for(lock, cfg.batch_max_delay, ready);
+            }
+            if (stopping_ && queue_.empty()) break;
+            std::size_t n = std::min(queue_.size(), cfg.batch_max_items);
+            for (std::size_t i = 0; i < n; ++i) {
+                queued_bytes_ -= queue_.front().byte_size();
+                taken.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+            }
+            in_flight_ = n;
+            if (blocked_producers_ > 0 && n > 0) space_cv_.notify_all();
+        }
+        if (!taken.empty()) {
+            batch.clear();
+            batch.reserve(taken.size());
+            for (auto& ex : taken) batch.push_back(pipeline->process(std::move(ex)));
+            write_with_retry(batch);
+            std::lock_guard<std::mutex> lock(mutex_);
+            done_seq_ += taken.size();
+            in_flight_ = 0;
+            done_cv_.notify_all();
+        }
+        prune_some(taken.empty());
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    writer_exited_ = true;
+    done_cv_.notify_all();
+}
+
+void Recorder::Impl::write_with_retry(std::vector<CapturedRequest>& batch) noexcept {
+    auto backoff = cfg.retry_initial;
+    for (int attempt = 1;; ++attempt) {
+        bool transient = true;
+        std::string message;
+        try {
+            storage->write_batch(batch);
+            written_.fetch_add(batch.size(), std::memory_order_relaxed);
+            batches_.fetch_add(1, std::memory_order_relaxed);
+            return;
+        } catch (const StorageError& e) {
+            transient = e.transient();
+            message = e.what();
+        } catch (const std::exception& e) {
+            transient = false;
+            message = e.what();
+        } catch (...) {
+            transient = false;
+            message = "unknown exception from storage";
+        }
+        storage_errors_.fetch_add(1, std::memory_order_relaxed);
+        bool give_up = !transient || attempt >= cfg.retry_max_attempts || abandon_.load();
+        if (give_up) {
+            auto reason = abandon_.load() ? DropReason::shutdown : DropReason::storage_error;
+            drop(reason, batch.size());
+            report(ErrorSource::storage,
+                   "write of " + std::to_string(batch.size()) + " request(s) failed: " + message, attempt, false,
+                   batch.size());
+            return;
+        }
+        report(ErrorSource::storage, "write failed: " + message, attempt, true, 0);
+        // Sleep, but wake early when a shutdown gives up on the queue.
+        std::unique_lock<std::mutex> lock(mutex_);
+        done_cv_.wait_for(lock, backoff, [&] { return abandon_.load(); });
+        backoff = std::min(backoff * 2, cfg.retry_max);
+    }
+}
+
+void Recorder::Impl::prune_some(bool idle) noexcept {
+    if (retention.max_age_us == 0 && retention.max_requests == 0) return;
+    Micros now = clock->steady_us();
+    if (now < next_prune_us_) return;
+    try {
+        // Busy writer: one small batch per loop, so ingest is never held up for long.
+        // Idle writer: keep going until nothing is left to prune.
+        for (;;) {
+            std::size_t n = storage->prune(retention, clock->now_us(), retention_cfg.prune_batch);
+            pruned_.fetch_add(n, std::memory_order_relaxed);
+            if (n < retention_cfg.prune_batch) {
+                next_prune_us_ = now + std::chrono::duration_cast<std::chrono::microseconds>(retention_cfg.prune_interval).count();
+                return;
+            }
+            if (!idle) return;  // more to do: come back after the next batch
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (!queue_.empty() || stopping_) return;
+        }
+    } catch (const std::exception& e) {
+        report(ErrorSource::retention, std::string("prune failed: ") + e.what(), 0, true, 0);
+        next_prune_us_ = now + std::chrono::duration_cast<std::chrono::microseconds>(retention_cfg.prune_interval).count();
+    }
+}
+
+bool Recorder::Impl::flush(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    const std::uint64_t target = accepted_seq_;
+    ++flush_waiters_;
+    writer_cv_.notify_one();
+    bool ok = done_cv_.wait_for(lock, timeout, [&] { return done_seq_ >= target || writer_exited_; });
+    --flush_waiters_;
+    return ok && done_seq_ >= target;
+}
+
+bool Recorder::Impl::shutdown(std::chrono::milliseconds timeout) {
+    std::uint64_t abandoned = 0;
+    {
+        std::unique_lock<std::mutex> lock(mutex_);
+        if (!writer_.joinable()) return true;
+        stopping_ = true;
+        writer_cv_.notify_all();
+        space_cv_.notify_all();
+        bool drained = done_cv_.wait_for(lock, timeout, [&] { return queue_.empty() && in_flight_ == 0; });
+        if (!drained) {
+            abandoned = queue_.size();
+            drop(DropReason::shutdown, abandoned);
+            done_seq_ += abandoned;
+            queue_.clear();
+            queued_bytes_ = 0;
+            abandon_.store(true);
+            done_cv_.notify_all();
+        }
+    }
+    writer_.join();
+    return abandoned == 0 && !abandon_.load();
+}
+
+RecorderStats Recorder::Impl::stats() const noexcept {
+    RecorderStats s;
+    std::uint64_t accepted, queued, qbytes, in_flight;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        accepted = accepted_seq_;
+        queued = queue_.size();
+        qbytes = queued_bytes_;
+        in_flight = in_flight_;
+    }
+    s.offered = offered_.load();
+    s.accepted = accepted;
+    s.written = written_.load();
+    s.dropped_queue_full = dropped_[static_cast<std::size_t>(DropReason::queue_full)].load();
+    s.dropped_too_large = dropped_[static_cast<std::size_t>(DropReason::too_large)].load();
+    s.dropped_storage_error = dropped_[static_cast<std::size_t>(DropReason::storage_error)].load();
+    s.dropped_shutdown = dropped_[static_cast<std::size_t>(DropReason::shutdown)].load();
+    s.dropped = s.dropped_queue_full + s.dropped_too_large + s.dropped_storage_error + s.dropped_shutdown;
+    s.queued = queued;
+    s.queued_bytes = qbytes;
+    s.in_flight = in_flight;
+    s.truncated = truncated_.load();
+    s.batches = batches_.load();
+    s.storage_errors = storage_errors_.load();
+    s.pruned = pruned_.load();
+    return s;
+}
+
+// ---- public facade ----
+
+Recorder::Recorder(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
+Recorder::~Recorder() = default;
+bool Recorder::record(Exchange&& exchange) noexcept { return impl_->record(std::move(exchange)); }
+RecorderStats Recorder::stats() const noexcept { return impl_->stats(); }
+bool Recorder::flush(std::chrono::milliseconds timeout) { return impl_->flush(timeout); }
+bool Recorder::shutdown(std::chrono::milliseconds timeout) { return impl_->shutdown(timeout); }
+const Clock& Recorder::clock() const noexcept { return *impl_->clock; }
+
+RequestScope::RequestScope(Recorder& recorder, ExchangeKind kind) noexcept
+    : recorder_(recorder), steady_start_us_(recorder.clock().steady_us()) {
+    exchange_.kind = kind;
+    exchange_.started_at_us = recorder.clock().now_us();
+}
+
+RequestScope::~RequestScope() {
+    if (cancelled_) return;
+    exchange_.duration_us = recorder_.clock().steady_us() - steady_start_us_;
+    recorder_.record(std::move(exchange_));
+}
+
+}  // namespace tether

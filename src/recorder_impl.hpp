@@ -1,0 +1,65 @@
+#pragma once
+// Recorder internals: the bounded queue the hooks push into and the writer thread that
+// drains it through the Pipeline into Storage.
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "pipeline.hpp"
+#include "tether/config.hpp"
+#include "tether/errors.hpp"
+#include "tether/recorder.hpp"
+#include "tether/storage.hpp"
+
+namespace tether {
+
+struct Recorder::Impl {
+    Impl(const Config& config, std::shared_ptr<Storage> storage, std::shared_ptr<ErrorHandler> errors,
+         std::shared_ptr<const Clock> clock, std::unique_ptr<detail::Pipeline> pipeline);
+    ~Impl();
+
+    bool record(Exchange&& ex) noexcept;
+    bool flush(std::chrono::milliseconds timeout);
+    bool shutdown(std::chrono::milliseconds timeout);
+    RecorderStats stats() const noexcept;
+
+    const RecorderConfig cfg;
+    const RetentionPolicy retention;
+    const RetentionConfig retention_cfg;
+    std::shared_ptr<Storage> storage;
+    std::shared_ptr<ErrorHandler> errors;
+    std::shared_ptr<const Clock> clock;
+    std::unique_ptr<detail::Pipeline> pipeline;
+
+private:
+    void run() noexcept;
+    void write_with_retry(std::vector<CapturedRequest>& batch) noexcept;
+    void prune_some(bool idle) noexcept;
+    void drop(DropReason reason, std::uint64_t n) noexcept;
+    void report(ErrorSource source, std::string message, int attempt, bool retry, std::uint64_t dropped) noexcept;
+
+    mutable std::mutex mutex_;
+    std::condition_variable writer_cv_;  // wakes the writer: batch full, flush, shutdown
+    std::condition_variable space_cv_;   // wakes blocked producers (OverflowPolicy::block)
+    std::condition_variable done_cv_;    // wakes flush()/shutdown() waiters
+    std::deque<Exchange> queue_;
+    std::size_t queued_bytes_ = 0;
+    std::size_t blocked_producers_ = 0;
+    std::uint64_t accepted_seq_ = 0;  // exchanges ever accepted
+    std::uint64_t done_seq_ = 0;      // accepted exchanges written or dropped
+    std::uint64_t in_flight_ = 0;
+    std::size_t flush_waiters_ = 0;
+    bool stopping_ = false;               // no new exchanges
+    bool writer_exited_ = false;
+    std::atomic<bool> abandon_{false};    // shutdown timed out: stop retrying
+    std::atomic<std::uint64_t> offered_{0}, written_{0}, truncated_{0}, batches_{0}, storage_errors_{0}, pruned_{0};
+    std::array<std::atomic<std::uint64_t>, 4> dropped_{};
+    Micros next_prune_us_ = 0;
+    std::thread writer_;
+};
+
+}  // namespace tether

@@ -1,0 +1,203 @@
+// In-process Storage: ordered maps under a shared_mutex. Same keyset semantics as the
+// SQLite backend (the contract suite runs against both), linear scans for filters.
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "tether/errors.hpp"
+#include "tether/storage.hpp"
+
+namespace tether {
+namespace {
+
+// Ids end up in cursors, so they must fit the cursor's id charset.
+bool pageable_id(std::string_view id) noexcept {
+    if (id.empty() || id.size() > 64) return false;
+    return std::all_of(id.begin(), id.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c == '-';
+    });
+}
+
+using Key = std::pair<Micros, std::string>;  // (started_at_us, id): the keyset order
+
+struct Entry {
+    RequestRecord request;
+    std::vector<MutationRecord> mutations;  // sorted by (seq, id)
+    std::set<std::string> models;           // request models + mutation models: the model filter
+};
+
+bool matches(const Entry& e, const RequestFilter& f) {
+    const auto& r = e.request;
+    if (f.kind && r.kind != *f.kind) return false;
+    if (!f.client_id.empty() && r.client_id != f.client_id) return false;
+    if (!f.instance.empty() && r.instance != f.instance) return false;
+    if (f.outcome && r.outcome != *f.outcome) return false;
+    if (f.failed_only && !r.failed()) return false;
+    if (!f.model.empty() && !e.models.count(f.model)) return false;
+    return true;
+}
+
+bool matches(const MutationRecord& m, const MutationFilter& f) {
+    if (f.outcome && m.outcome != *f.outcome) return false;
+    if (f.conflicted_only && !m.conflict) return false;
+    if (!f.model.empty() && m.model != f.model) return false;
+    return true;
+}
+
+class MemoryStorage final : public Storage {
+public:
+    std::string describe() const override { return "memory"; }
+
+    void write_batch(const std::vector<CapturedRequest>& batch) override {
+        std::unique_lock lock(mutex_);
+        // Validate everything first so that a bad batch leaves no trace (atomicity).
+        std::unordered_set<std::string_view> new_requests, new_mutations;
+        for (const auto& c : batch) {
+            if (!pageable_id(c.request.id))
+                throw StorageError("memory: request id must be 1-64 characters of [0-9A-Za-z_-]", false);
+            if (by_id_.count(c.request.id) || !new_requests.insert(c.request.id).second)
+                throw StorageError("memory: duplicate request id", false);
+            for (const auto& m : c.mutations) {
+                if (!pageable_id(m.id))
+                    throw StorageError("memory: mutation id must be 1-64 characters of [0-9A-Za-z_-]", false);
+                if (mutations_.count(m.id) || !new_mutations.insert(m.id).second)
+                    throw StorageError("memory: duplicate mutation id", false);
+            }
+        }
+        for (const auto& c : batch) {
+            Entry e;
+            e.request = c.request;
+            e.mutations = c.mutations;
+            e.models.insert(c.request.models.begin(), c.request.models.end());
+            for (auto& m : e.mutations) {
+                m.request_id = c.request.id;  // the batch grouping is authoritative
+                if (!m.model.empty()) e.models.insert(m.model);
+            }
+            std::stable_sort(e.mutations.begin(), e.mutations.end(), [](const auto& a, const auto& b) {
+                return std::tie(a.seq, a.id) < std::tie(b.seq, b.id);
+            });
+            auto it = requests_.emplace(Key{c.request.started_at_us, c.request.id}, std::move(e)).first;
+            by_id_.emplace(c.request.id, it);
+            for (const auto& m : it->second.mutations) mutations_.emplace(m.id, &m);
+            mutation_count_ += it->second.mutations.size();
+        }
+    }
+
+    Page<RequestRecord> list_requests(const RequestFilter& filter, const PageRequest& page) override {
+        validate_page(page);
+        std::shared_lock lock(mutex_);
+        // Start below the cursor (or below `to`), walk towards older rows.
+        Key upper{INT64_MAX, std::string()};
+        auto it = requests_.end();
+        if (!page.cursor.empty()) {
+            auto c = decode_cursor(page.cursor);
+            upper = {c.primary, c.id};
+            it = requests_.lower_bound(upper);
+        }
+        if (filter.to_us && Key{*filter.to_us, std::string()} < upper) it = requests_.lower_bound({*filter.to_us, {}});
+
+        Page<RequestRecord> out;
+        while (it != requests_.begin()) {
+            --it;
+            const Entry& e = it->second;
+            if (filter.from_us && e.request.started_at_us < *filter.from_us) break;
+            if (!matches(e, filter)) continue;
+            if (out.items.size() == page.limit) {
+                const auto& last = out.items.back();
+                out.next_cursor = encode_cursor({last.started_at_us, last.id});
+                break;
+            }
+            RequestRecord r = e.request;
+            // List items are summaries: no bodies, headers or notes.
+            r.request_body.clear();
+            r.response_body.clear();
+            r.headers.clear();
+            r.notes.clear();
+            r.redacted_paths.clear();
+            out.items.push_back(std::move(r));
+        }
+        return out;
+    }
+
+    std::optional<RequestRecord> get_request(std::string_view id) override {
+        std::shared_lock lock(mutex_);
+        auto it = by_id_.find(std::string(id));
+        if (it == by_id_.end()) return std::nullopt;
+        return it->second->second.request;
+    }
+
+    Page<MutationRecord> list_mutations(std::string_view request_id, const MutationFilter& filter,
+                                        const PageRequest& page) override {
+        validate_page(page);
+        std::optional<CursorKey> after;
+        if (!page.cursor.empty()) after = decode_cursor(page.cursor);
+        std::shared_lock lock(mutex_);
+        Page<MutationRecord> out;
+        auto r = by_id_.find(std::string(request_id));
+        if (r == by_id_.end()) return out;
+        for (const auto& m : r->second->second.mutations) {
+            if (after && std::pair<std::int64_t, std::string_view>(m.seq, m.id) <=
+                             std::pair<std::int64_t, std::string_view>(after->primary, after->id))
+                continue;
+            if (!matches(m, filter)) continue;
+            if (out.items.size() == page.limit) {
+                out.next_cursor = encode_cursor({out.items.back().seq, out.items.back().id});
+                break;
+            }
+            out.items.push_back(m);
+        }
+        return out;
+    }
+
+    std::optional<MutationRecord> get_mutation(std::string_view id) override {
+        std::shared_lock lock(mutex_);
+        auto it = mutations_.find(std::string(id));
+        if (it == mutations_.end()) return std::nullopt;
+        return *it->second;
+    }
+
+    std::uint64_t count_requests() override {
+        std::shared_lock lock(mutex_);
+        return requests_.size();
+    }
+    std::uint64_t count_mutations() override {
+        std::shared_lock lock(mutex_);
+        return mutation_count_;
+    }
+
+    std::size_t prune(const RetentionPolicy& policy, Micros now_us, std::size_t max_requests_per_call) override {
+        std::unique_lock lock(mutex_);
+        // Both limits select a prefix of the oldest-first order; delete the longer prefix.
+        const std::uint64_t excess =
+            policy.max_requests && requests_.size() > policy.max_requests ? requests_.size() - policy.max_requests : 0;
+        std::size_t deleted = 0;
+        while (deleted < max_requests_per_call && !requests_.empty()) {
+            auto it = requests_.begin();
+            bool too_old = policy.max_age_us > 0 && it->first.first < now_us - policy.max_age_us;
+            if (deleted >= excess && !too_old) break;
+            for (const auto& m : it->second.mutations) mutations_.erase(m.id);
+            mutation_count_ -= it->second.mutations.size();
+            by_id_.erase(it->first.second);
+            requests_.erase(it);
+            ++deleted;
+        }
+        return deleted;
+    }
+
+private:
+    std::shared_mutex mutex_;
+    std::map<Key, Entry> requests_;  // map nodes are stable: the indexes below point into them
+    std::unordered_map<std::string, std::map<Key, Entry>::iterator> by_id_;
+    std::unordered_map<std::string, const MutationRecord*> mutations_;
+    std::uint64_t mutation_count_ = 0;
+};
+
+}  // namespace
+
+std::shared_ptr<Storage> make_memory_storage() { return std::make_shared<MemoryStorage>(); }
+
+}  // namespace tether

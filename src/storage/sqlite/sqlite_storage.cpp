@@ -1,0 +1,932 @@
+// SQLite storage: one file in WAL mode, a writer connection (batches, pruning) and a
+// reader connection (dashboard queries), each behind its own mutex, so queries read the
+// last committed snapshot without waiting for a batch to commit.
+#include "tether/sqlite_storage.hpp"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <mutex>
+#include <unordered_map>
+#include <variant>
+
+#include "detail/json.hpp"
+#include "storage/sqlite/schema.hpp"
+#include "tether/errors.hpp"
+
+namespace tether {
+namespace detail {
+
+const std::vector<std::string>& sqlite_migrations() {
+    // Never edit a released step: append a new one. Detail-only and large columns come last
+    // in each table so list queries never walk a body's overflow pages.
+    static const std::vector<std::string> steps = {
+        R"sql(
+CREATE TABLE requests (
+    id                     TEXT PRIMARY KEY NOT NULL,
+    kind                   TEXT NOT NULL,
+    client_id              TEXT NOT NULL,
+    client_version         TEXT NOT NULL,
+    instance               TEXT NOT NULL,
+    started_at             INTEGER NOT NULL,  -- µs since the epoch, UTC
+    duration_us            INTEGER NOT NULL,
+    http_status            INTEGER NOT NULL,
+    outcome                TEXT NOT NULL,     -- ok | conflict | rejected | error
+    mutation_count         INTEGER NOT NULL,
+    applied                INTEGER NOT NULL,
+    rejected               INTEGER NOT NULL,
+    conflicts              INTEGER NOT NULL,
+    snapshots              INTEGER NOT NULL,
+    models                 TEXT NOT NULL,     -- JSON array of strings
+    last_sync_cursor       INTEGER,
+    new_sync_cursor        INTEGER,
+    pull_limit             INTEGER,
+    has_more               INTEGER,
+    request_truncated      INTEGER NOT NULL,
+    response_truncated     INTEGER NOT NULL,
+    request_body_dropped   INTEGER NOT NULL,
+    response_body_dropped  INTEGER NOT NULL,
+    request_body_scrubbed  INTEGER NOT NULL,
+    response_body_scrubbed INTEGER NOT NULL,
+    request_parse_error    TEXT,              -- JSON {message, offset, line, column}
+    response_parse_error   TEXT,
+    replay_of              TEXT NOT NULL,
+    recorded_at            INTEGER NOT NULL,
+    headers                TEXT NOT NULL,     -- JSON [{name, value}]
+    redacted_paths         TEXT NOT NULL,     -- JSON array of strings
+    notes                  TEXT NOT NULL,     -- JSON [{where, path, message, protocol_error}]
+    request_body           BLOB NOT NULL,     -- exact bytes, may be invalid UTF-8 or hold NULs
+    response_body          BLOB NOT NULL
+);
+-- Keyset order is (started_at DESC, id DESC); every filter index ends with it.
+CREATE INDEX ix_requests_time     ON requests (started_at, id);
+CREATE INDEX ix_requests_client   ON requests (client_id, started_at, id);
+CREATE INDEX ix_requests_kind     ON requests (kind, started_at, id);
+CREATE INDEX ix_requests_instance ON requests (instance, started_at, id);
+-- Outcomes get partial indexes: free for the common 'ok' rows (that filter scans
+-- ix_requests_time), and an IN over a full outcome index would need a sort.
+CREATE INDEX ix_requests_conflict ON requests (started_at, id) WHERE outcome = 'conflict';
+CREATE INDEX ix_requests_rejected ON requests (started_at, id) WHERE outcome = 'rejected';
+CREATE INDEX ix_requests_error    ON requests (started_at, id) WHERE outcome = 'error';
+CREATE INDEX ix_requests_failed   ON requests (started_at, id) WHERE outcome IN ('rejected', 'error');
+CREATE INDEX ix_requests_replay   ON requests (replay_of) WHERE replay_of <> '';
+
+CREATE TABLE mutations (
+    id                         TEXT PRIMARY KEY NOT NULL,
+    request_id                 TEXT NOT NULL REFERENCES requests (id) ON DELETE CASCADE,
+    seq                        INTEGER NOT NULL,
+    client_id                  TEXT NOT NULL,
+    instance                   TEXT NOT NULL,
+    started_at                 INTEGER NOT NULL,
+    mutation_id                TEXT NOT NULL,
+    entity_id                  TEXT NOT NULL,
+    model                      TEXT NOT NULL,
+    operation                  TEXT NOT NULL,
+    version                    INTEGER,
+    client_timestamp_ms        INTEGER,
+    outcome                    TEXT NOT NULL,  -- applied | rejected | conflict | unknown
+    reason                     TEXT NOT NULL,
+    payload_redacted           INTEGER NOT NULL,
+    has_conflict               INTEGER NOT NULL,
+    conflict_reason            TEXT NOT NULL,
+    conflict_resolver          TEXT NOT NULL,
+    conflict_resolution        TEXT,           -- server_wins | client_wins | merged | rejected
+    conflict_server_updated_at TEXT NOT NULL,
+    conflict_by_host           INTEGER NOT NULL,
+    conflict_in_response       INTEGER NOT NULL,
+    validation                 TEXT NOT NULL,
+    rejection_data             TEXT NOT NULL,
+    payload_diff               TEXT NOT NULL,  -- JSON, field_changes_to_json
+    change_diff                TEXT NOT NULL,
+    conflict_server_state      TEXT NOT NULL,
+    state_before               TEXT NOT NULL,
+    state_after                TEXT NOT NULL,
+    payload                    TEXT NOT NULL
+);
+CREATE INDEX ix_mutations_request ON mutations (request_id, seq, id);
+
+-- Models a request pushed or pulled (its `models` plus its mutations' models), so the
+-- model filter is an ordered index scan.
+CREATE TABLE request_models (
+    model      TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    request_id TEXT NOT NULL,
+    PRIMARY KEY (model, started_at, request_id)
+) WITHOUT ROWID;
+
+-- Row counts kept per transaction: count(*) would scan an index of millions of rows.
+CREATE TABLE counters (name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO counters (name, value) VALUES ('requests', 0), ('mutations', 0);
+)sql",
+    };
+    return steps;
+}
+
+}  // namespace detail
+
+int sqlite_schema_version() noexcept { return static_cast<int>(detail::sqlite_migrations().size()); }
+
+namespace {
+
+namespace json = boost::json;
+
+// Retrying may help with these; constraint violations, corruption, oversize rows will not.
+bool is_transient(int code) noexcept {
+    switch (code & 0xFF) {
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+        case SQLITE_NOMEM:
+        case SQLITE_IOERR:
+        case SQLITE_FULL:
+        case SQLITE_CANTOPEN:
+        case SQLITE_PROTOCOL:
+        case SQLITE_INTERRUPT:
+        case SQLITE_READONLY: return true;
+        default: return false;
+    }
+}
+
+// SQLite's messages name tables, columns and constraints, never bound values; all values
+// here are bound, so the message cannot leak captured data.
+StorageError to_storage_error(const std::string& where, const SQLite::Exception& e) {
+    return StorageError("sqlite: " + where + ": " + e.what() + " (code " + std::to_string(e.getExtendedErrorCode()) + ")",
+                        is_transient(e.getErrorCode()));
+}
+
+[[noreturn]] void corrupt(const char* column) {
+    throw StorageError(std::string("sqlite: column ") + column + " holds a value this version cannot read", false);
+}
+
+bool pageable_id(std::string_view id) noexcept {
+    if (id.empty() || id.size() > 64) return false;
+    return std::all_of(id.begin(), id.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c == '-';
+    });
+}
+
+// ---- JSON-valued columns -------------------------------------------------------------
+
+std::string strings_json(const std::vector<std::string>& v) {
+    std::string out = "[";
+    for (const auto& s : v) {
+        if (out.size() > 1) out += ',';
+        detail::append_json_string(out, s);
+    }
+    return out += ']';
+}
+
+std::string headers_json(const std::vector<Header>& v) {
+    std::string out = "[";
+    for (const auto& h : v) {
+        if (out.size() > 1) out += ',';
+        out += "{\"name\":";
+        detail::append_json_string(out, h.name);
+        out += ",\"value\":";
+        detail::append_json_string(out, h.value);
+        out += '}';
+    }
+    return out += ']';
+}
+
+std::string notes_json(const std::vector<ParseNote>& v) {
+    std::string out = "[";
+    for (const auto& n : v) {
+        if (out.size() > 1) out += ',';
+        out += "{\"where\":";
+        detail::append_json_string(out, n.where);
+        out += ",\"path\":";
+        detail::append_json_string(out, n.path);
+        out += ",\"message\":";
+        detail::append_json_string(out, n.message);
+        out += ",\"protocol_error\":";
+        out += n.protocol_error ? "true}" : "false}";
+    }
+    return out += ']';
+}
+
+std::string parse_failure_json(const ParseFailure& f) {
+    std::string out = "{\"message\":";
+    detail::append_json_string(out, f.message);
+    out += ",\"offset\":" + std::to_string(f.offset) + ",\"line\":" + std::to_string(f.line) +
+           ",\"column\":" + std::to_string(f.column) + "}";
+    return out;
+}
+
+std::string changes_json(const std::vector<FieldChange>& v) { return v.empty() ? "[]" : field_changes_to_json(v); }
+
+json::value parse_column(const std::string& text, const char* column) {
+    json::parse_options opts;
+    opts.allow_invalid_utf8 = true;  // header values and messages keep the bytes they came with
+    boost::system::error_code ec;
+    auto v = json::parse(text, ec, {}, opts);
+    if (ec) corrupt(column);
+    return v;
+}
+
+std::string member_string(const json::object& o, std::string_view key, const char* column) {
+    const auto* v = o.if_contains(key);
+    if (!v || !v->is_string()) corrupt(column);
+    return std::string(v->get_string());
+}
+
+std::vector<std::string> strings_from(const std::string& text, const char* column) {
+    auto v = parse_column(text, column);
+    if (!v.is_array()) corrupt(column);
+    std::vector<std::string> out;
+    for (const auto& e : v.get_array()) {
+        if (!e.is_string()) corrupt(column);
+        out.emplace_back(e.get_string());
+    }
+    return out;
+}
+
+std::vector<Header> headers_from(const std::string& text) {
+    auto v = parse_column(text, "requests.headers");
+    if (!v.is_array()) corrupt("requests.headers");
+    std::vector<Header> out;
+    for (const auto& e : v.get_array()) {
+        if (!e.is_object()) corrupt("requests.headers");
+        out.push_back({member_string(e.get_object(), "name", "requests.headers"),
+                       member_string(e.get_object(), "value", "requests.headers")});
+    }
+    return out;
+}
+
+std::vector<ParseNote> notes_from(const std::string& text) {
+    auto v = parse_column(text, "requests.notes");
+    if (!v.is_array()) corrupt("requests.notes");
+    std::vector<ParseNote> out;
+    for (const auto& e : v.get_array()) {
+        if (!e.is_object()) corrupt("requests.notes");
+        const auto& o = e.get_object();
+        ParseNote n;
+        n.where = member_string(o, "where", "requests.notes");
+        n.path = member_string(o, "path", "requests.notes");
+        n.message = member_string(o, "message", "requests.notes");
+        const auto* pe = o.if_contains("protocol_error");
+        n.protocol_error = pe && pe->is_bool() && pe->get_bool();
+        out.push_back(std::move(n));
+    }
+    return out;
+}
+
+ParseFailure parse_failure_from(const std::string& text, const char* column) {
+    auto v = parse_column(text, column);
+    if (!v.is_object()) corrupt(column);
+    const auto& o = v.get_object();
+    ParseFailure f;
+    f.message = member_string(o, "message", column);
+    auto number = [&](std::string_view key) {
+        const auto* n = o.if_contains(key);
+        auto i = n ? detail::get_int(*n) : std::nullopt;
+        if (!i || *i < 0) corrupt(column);
+        return static_cast<std::size_t>(*i);
+    };
+    f.offset = number("offset");
+    f.line = number("line");
+    f.column = number("column");
+    return f;
+}
+
+std::vector<FieldChange> changes_from(const std::string& text, const char* column) {
+    if (text.empty() || text == "[]") return {};
+    try {
+        return field_changes_from_json(text);
+    } catch (const JsonError&) {
+        corrupt(column);
+    }
+}
+
+// ---- Statement helpers -----------------------------------------------------------------
+
+// Resets a statement when leaving scope: an unfinished SELECT would otherwise keep a read
+// transaction open (pinning the WAL), and no-copy bindings must not outlive their strings.
+class StatementUse {
+public:
+    explicit StatementUse(SQLite::Statement& s) : s_(s) {
+        s_.tryReset();
+        s_.clearBindings();
+    }
+    ~StatementUse() {
+        s_.tryReset();
+        try {
+            s_.clearBindings();
+        } catch (...) {  // sqlite3_clear_bindings cannot fail; keep the destructor noexcept anyway
+        }
+    }
+    StatementUse(const StatementUse&) = delete;
+    StatementUse& operator=(const StatementUse&) = delete;
+    SQLite::Statement* operator->() { return &s_; }
+    SQLite::Statement& operator*() { return s_; }
+
+private:
+    SQLite::Statement& s_;
+};
+
+void bind_text(SQLite::Statement& s, int i, const std::string& v) { s.bindNoCopy(i, v); }
+void bind_blob(SQLite::Statement& s, int i, const std::string& v) {
+    if (v.size() > static_cast<std::size_t>(INT_MAX)) throw StorageError("sqlite: body larger than 2 GiB", false);
+    s.bindNoCopy(i, v.data(), static_cast<int>(v.size()));
+}
+void bind_opt(SQLite::Statement& s, int i, const std::optional<std::int64_t>& v) {
+    if (v)
+        s.bind(i, static_cast<std::int64_t>(*v));
+    else
+        s.bind(i);
+}
+void bind_bool(SQLite::Statement& s, int i, bool v) { s.bind(i, static_cast<std::int32_t>(v ? 1 : 0)); }
+
+std::optional<std::int64_t> col_opt(SQLite::Statement& s, int i) {
+    if (s.isColumnNull(i)) return std::nullopt;
+    return s.getColumn(i).getInt64();
+}
+std::uint32_t col_u32(SQLite::Statement& s, int i) { return static_cast<std::uint32_t>(s.getColumn(i).getInt64()); }
+bool col_bool(SQLite::Statement& s, int i) { return s.getColumn(i).getInt64() != 0; }
+std::string col_str(SQLite::Statement& s, int i) { return s.getColumn(i).getString(); }
+
+// Column lists in table order; list queries stop before the detail-only columns.
+constexpr const char* request_summary_columns =
+    "r.id, r.kind, r.client_id, r.client_version, r.instance, r.started_at, r.duration_us, r.http_status, "
+    "r.outcome, r.mutation_count, r.applied, r.rejected, r.conflicts, r.snapshots, r.models, r.last_sync_cursor, "
+    "r.new_sync_cursor, r.pull_limit, r.has_more, r.request_truncated, r.response_truncated, "
+    "r.request_body_dropped, r.response_body_dropped, r.request_body_scrubbed, r.response_body_scrubbed, "
+    "r.request_parse_error, r.response_parse_error, r.replay_of, r.recorded_at";
+constexpr const char* request_detail_columns = ", r.headers, r.redacted_paths, r.notes, r.request_body, r.response_body";
+constexpr int request_column_count = 34;
+
+constexpr const char* mutation_columns =
+    "id, request_id, seq, client_id, instance, started_at, mutation_id, entity_id, model, operation, version, "
+    "client_timestamp_ms, outcome, reason, payload_redacted, has_conflict, conflict_reason, conflict_resolver, "
+    "conflict_resolution, conflict_server_updated_at, conflict_by_host, conflict_in_response, validation, "
+    "rejection_data, payload_diff, change_diff, conflict_server_state, state_before, state_after, payload";
+constexpr int mutation_column_count = 30;
+
+std::string placeholders(int n) {
+    std::string out;
+    for (int i = 0; i < n; ++i) out += i ? ",?" : "?";
+    return out;
+}
+
+RequestRecord read_request(SQLite::Statement& s, bool detail) {
+    RequestRecord r;
+    r.id = col_str(s, 0);
+    auto kind = parse_exchange_kind(col_str(s, 1));
+    if (!kind) corrupt("requests.kind");
+    r.kind = *kind;
+    r.client_id = col_str(s, 2);
+    r.client_version = col_str(s, 3);
+    r.instance = col_str(s, 4);
+    r.started_at_us = s.getColumn(5).getInt64();
+    r.duration_us = s.getColumn(6).getInt64();
+    r.http_status = s.getColumn(7).getInt();
+    auto outcome = parse_request_outcome(col_str(s, 8));
+    if (!outcome) corrupt("requests.outcome");
+    r.outcome = *outcome;
+    r.mutation_count = col_u32(s, 9);
+    r.applied = col_u32(s, 10);
+    r.rejected = col_u32(s, 11);
+    r.conflicts = col_u32(s, 12);
+    r.snapshots = col_u32(s, 13);
+    r.models = strings_from(col_str(s, 14), "requests.models");
+    r.last_sync_cursor = col_opt(s, 15);
+    r.new_sync_cursor = col_opt(s, 16);
+    r.pull_limit = col_opt(s, 17);
+    if (auto hm = col_opt(s, 18)) r.has_more = *hm != 0;
+    r.request_truncated = col_bool(s, 19);
+    r.response_truncated = col_bool(s, 20);
+    r.request_body_dropped = col_bool(s, 21);
+    r.response_body_dropped = col_bool(s, 22);
+    r.request_body_scrubbed = col_bool(s, 23);
+    r.response_body_scrubbed = col_bool(s, 24);
+    if (!s.isColumnNull(25)) r.request_parse_error = parse_failure_from(col_str(s, 25), "requests.request_parse_error");
+    if (!s.isColumnNull(26)) r.response_parse_error = parse_failure_from(col_str(s, 26), "requests.response_parse_error");
+    r.replay_of = col_str(s, 27);
+    r.recorded_at_us = s.getColumn(28).getInt64();
+    if (detail) {
+        r.headers = headers_from(col_str(s, 29));
+        r.redacted_paths = strings_from(col_str(s, 30), "requests.redacted_paths");
+        r.notes = notes_from(col_str(s, 31));
+        r.request_body = col_str(s, 32);
+        r.response_body = col_str(s, 33);
+    }
+    return r;
+}
+
+MutationRecord read_mutation(SQLite::Statement& s) {
+    MutationRecord m;
+    m.id = col_str(s, 0);
+    m.request_id = col_str(s, 1);
+    m.seq = col_u32(s, 2);
+    m.client_id = col_str(s, 3);
+    m.instance = col_str(s, 4);
+    m.started_at_us = s.getColumn(5).getInt64();
+    m.mutation_id = col_str(s, 6);
+    m.entity_id = col_str(s, 7);
+    m.model = col_str(s, 8);
+    m.operation = col_str(s, 9);
+    m.version = col_opt(s, 10);
+    m.client_timestamp_ms = col_opt(s, 11);
+    auto outcome = parse_mutation_outcome(col_str(s, 12));
+    if (!outcome) corrupt("mutations.outcome");
+    m.outcome = *outcome;
+    m.reason = col_str(s, 13);
+    m.payload_redacted = col_bool(s, 14);
+    if (col_bool(s, 15)) {
+        ConflictInfo c;
+        c.reason = col_str(s, 16);
+        c.resolver = col_str(s, 17);
+        if (!s.isColumnNull(18)) {
+            c.resolution = parse_resolution(col_str(s, 18));
+            if (!c.resolution) corrupt("mutations.conflict_resolution");
+        }
+        c.server_updated_at = col_str(s, 19);
+        c.reported_by_host = col_bool(s, 20);
+        c.reported_in_response = col_bool(s, 21);
+        c.server_state_json = col_str(s, 26);
+        m.conflict = std::move(c);
+    }
+    m.validation_json = col_str(s, 22);
+    m.rejection_data_json = col_str(s, 23);
+    m.payload_diff = changes_from(col_str(s, 24), "mutations.payload_diff");
+    m.change_diff = changes_from(col_str(s, 25), "mutations.change_diff");
+    m.state_before_json = col_str(s, 27);
+    m.state_after_json = col_str(s, 28);
+    m.payload_json = col_str(s, 29);
+    return m;
+}
+
+using BindValue = std::variant<std::int64_t, std::string>;
+
+class SqliteStorage final : public Storage {
+public:
+    explicit SqliteStorage(const SqliteOptions& options)
+        : options_(options),
+          in_memory_(options.path.empty() || options.path == ":memory:"),
+          writer_(open("open", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE)) {
+        try {
+            configure(writer_);
+            migrate();
+            insert_request_.emplace(writer_, std::string("INSERT INTO requests (") +
+                                                 strip_alias(request_summary_columns) +
+                                                 strip_alias(request_detail_columns) + ") VALUES (" +
+                                                 placeholders(request_column_count) + ")");
+            insert_mutation_.emplace(writer_, std::string("INSERT INTO mutations (") + mutation_columns +
+                                                  ") VALUES (" + placeholders(mutation_column_count) + ")");
+            insert_model_.emplace(writer_, "INSERT INTO request_models (model, started_at, request_id) VALUES (?,?,?)");
+            add_counter_.emplace(writer_, "UPDATE counters SET value = value + ? WHERE name = ?");
+            counter_in_tx_.emplace(writer_, "SELECT value FROM counters WHERE name = ?");
+            oldest_.emplace(writer_, "SELECT id, started_at, models FROM requests ORDER BY started_at, id LIMIT ?");
+            victim_models_.emplace(writer_,
+                                   "SELECT model, count(*) FROM mutations WHERE request_id = ? GROUP BY model");
+            delete_model_.emplace(writer_,
+                                  "DELETE FROM request_models WHERE model = ? AND started_at = ? AND request_id = ?");
+            delete_request_.emplace(writer_, "DELETE FROM requests WHERE id = ?");  // mutations cascade
+            if (!in_memory_) {
+                // A private in-memory database cannot be shared: then the writer also reads.
+                reader_ = std::make_unique<SQLite::Database>(open("open reader", SQLite::OPEN_READWRITE));
+                configure(*reader_);
+                reader_->exec("PRAGMA query_only = ON");
+            }
+        } catch (const SQLite::Exception& e) {
+            throw to_storage_error("'" + options_.path + "': open", e);
+        }
+    }
+
+    std::string describe() const override { return "sqlite:" + options_.path; }
+
+    void write_batch(const std::vector<CapturedRequest>& batch) override {
+        for (const auto& c : batch) {
+            if (!pageable_id(c.request.id))
+                throw StorageError("sqlite: request id must be 1-64 characters of [0-9A-Za-z_-]", false);
+            for (const auto& m : c.mutations)
+                if (!pageable_id(m.id))
+                    throw StorageError("sqlite: mutation id must be 1-64 characters of [0-9A-Za-z_-]", false);
+        }
+        std::lock_guard lock(write_mutex_);
+        in_write_transaction("write_batch", [&] {
+            std::int64_t mutations = 0;
+            for (const auto& c : batch) {
+                insert(c);
+                mutations += static_cast<std::int64_t>(c.mutations.size());
+            }
+            add_counter("requests", static_cast<std::int64_t>(batch.size()));
+            add_counter("mutations", mutations);
+        });
+    }
+
+    Page<RequestRecord> list_requests(const RequestFilter& f, const PageRequest& page) override {
+        validate_page(page);
+        // With a model filter the scan is driven by request_models, ordered the same way.
+        const bool by_model = !f.model.empty();
+        const std::string t = by_model ? "m.started_at" : "r.started_at";
+        const std::string id = by_model ? "m.request_id" : "r.id";
+        std::string sql = std::string("SELECT ") + request_summary_columns;
+        std::vector<BindValue> binds;
+        auto where = [&](const std::string& clause, BindValue value) {
+            sql += clause;
+            binds.push_back(std::move(value));
+        };
+        if (by_model)
+            where(" FROM request_models m JOIN requests r ON r.id = m.request_id AND r.started_at = m.started_at"
+                  " WHERE m.model = ?",
+                  f.model);
+        else
+            sql += " FROM requests r WHERE 1";
+        if (f.kind) where(" AND r.kind = ?", std::string(to_string(*f.kind)));
+        if (!f.client_id.empty()) where(" AND r.client_id = ?", f.client_id);
+        if (!f.instance.empty()) where(" AND r.instance = ?", f.instance);
+        // Outcomes are literals on purpose: SQLite only uses a partial index when the query
+        // repeats its WHERE term verbatim. The names come from a closed enum, never from input.
+        if (f.outcome) sql += std::string(" AND r.outcome = '") + to_string(*f.outcome) + "'";
+        if (f.failed_only) sql += " AND r.outcome IN ('rejected', 'error')";
+        if (f.from_us) where(" AND " + t + " >= ?", *f.from_us);
+        // Of `to` and the cursor only the tighter upper bound is kept: given both, SQLite
+        // seeks on `to` and filters the cursor, which makes deep pages slow.
+        std::optional<CursorKey> c;
+        if (!page.cursor.empty()) c = decode_cursor(page.cursor);
+        if (f.to_us && !(c && c->primary < *f.to_us)) where(" AND " + t + " < ?", *f.to_us);
+        if (c && !(f.to_us && *f.to_us <= c->primary)) {
+            // Row-value comparison: SQLite turns it into an index seek, unlike the OR form.
+            where(" AND (" + t + ", " + id + ") < (?, ?)", c->primary);
+            binds.emplace_back(std::move(c->id));
+        }
+        sql += " ORDER BY " + t + " DESC, " + id + " DESC LIMIT ?";
+        binds.emplace_back(static_cast<std::int64_t>(page.limit + 1));  // one extra row: is there a next page?
+
+        Page<RequestRecord> out;
+        query("list_requests", sql, binds, [&](SQLite::Statement& s) {
+            if (out.items.size() == page.limit) {
+                out.next_cursor = encode_cursor({out.items.back().started_at_us, out.items.back().id});
+                return false;
+            }
+            out.items.push_back(read_request(s, false));
+            return true;
+        });
+        return out;
+    }
+
+    std::optional<RequestRecord> get_request(std::string_view id) override {
+        std::optional<RequestRecord> out;
+        query("get_request",
+              std::string("SELECT ") + request_summary_columns + request_detail_columns +
+                  " FROM requests r WHERE r.id = ?",
+              {std::string(id)}, [&](SQLite::Statement& s) {
+                  out = read_request(s, true);
+                  return false;
+              });
+        return out;
+    }
+
+    Page<MutationRecord> list_mutations(std::string_view request_id, const MutationFilter& f,
+                                        const PageRequest& page) override {
+        validate_page(page);
+        std::string sql = std::string("SELECT ") + mutation_columns + " FROM mutations WHERE request_id = ?";
+        std::vector<BindValue> binds{std::string(request_id)};
+        auto where = [&](const char* clause, BindValue value) {
+            sql += clause;
+            binds.push_back(std::move(value));
+        };
+        if (f.outcome) where(" AND outcome = ?", std::string(to_string(*f.outcome)));
+        if (f.conflicted_only) sql += " AND has_conflict = 1";
+        if (!f.model.empty()) where(" AND model = ?", f.model);
+        if (!page.cursor.empty()) {
+            auto c = decode_cursor(page.cursor);
+            where(" AND (seq, id) > (?, ?)", c.primary);
+            binds.emplace_back(std::move(c.id));
+        }
+        sql += " ORDER BY seq, id LIMIT ?";
+        binds.emplace_back(static_cast<std::int64_t>(page.limit + 1));
+
+        Page<MutationRecord> out;
+        query("list_mutations", sql, binds, [&](SQLite::Statement& s) {
+            if (out.items.size() == page.limit) {
+                out.next_cursor = encode_cursor({out.items.back().seq, out.items.back().id});
+                return false;
+            }
+            out.items.push_back(read_mutation(s));
+            return true;
+        });
+        return out;
+    }
+
+    std::optional<MutationRecord> get_mutation(std::string_view id) override {
+        std::optional<MutationRecord> out;
+        query("get_mutation", std::string("SELECT ") + mutation_columns + " FROM mutations WHERE id = ?",
+              {std::string(id)}, [&](SQLite::Statement& s) {
+                  out = read_mutation(s);
+                  return false;
+              });
+        return out;
+    }
+
+    std::uint64_t count_requests() override { return read_counter("requests"); }
+    std::uint64_t count_mutations() override { return read_counter("mutations"); }
+
+    std::size_t prune(const RetentionPolicy& policy, Micros now_us, std::size_t max_requests_per_call) override {
+        if (max_requests_per_call == 0 || (policy.max_age_us <= 0 && policy.max_requests == 0)) return 0;
+        std::lock_guard lock(write_mutex_);
+        std::size_t deleted = 0;
+        in_write_transaction("prune", [&] {
+            const auto total = static_cast<std::uint64_t>(counter(*counter_in_tx_, "requests"));
+            const std::uint64_t excess =
+                policy.max_requests && total > policy.max_requests ? total - policy.max_requests : 0;
+            struct Victim {
+                std::string id;
+                Micros started_at;
+                std::string models;
+            };
+            // Both limits select a prefix of the oldest-first order; take the longer one.
+            std::vector<Victim> victims;
+            {
+                StatementUse s(*oldest_);
+                s->bind(1, static_cast<std::int64_t>(max_requests_per_call));
+                while (s->executeStep()) {
+                    Micros started = s->getColumn(1).getInt64();
+                    bool too_old = policy.max_age_us > 0 && started < now_us - policy.max_age_us;
+                    if (victims.size() >= excess && !too_old) break;
+                    victims.push_back({col_str(*s, 0), started, col_str(*s, 2)});
+                }
+            }
+            std::int64_t mutations = 0;
+            for (const auto& v : victims) {
+                auto models = strings_from(v.models, "requests.models");
+                {
+                    StatementUse s(*victim_models_);
+                    s->bind(1, v.id);
+                    while (s->executeStep()) {
+                        models.push_back(s->getColumn(0).getString());
+                        mutations += s->getColumn(1).getInt64();
+                    }
+                }
+                std::sort(models.begin(), models.end());
+                models.erase(std::unique(models.begin(), models.end()), models.end());
+                for (const auto& model : models) {
+                    StatementUse s(*delete_model_);
+                    s->bind(1, model);
+                    s->bind(2, static_cast<std::int64_t>(v.started_at));
+                    s->bind(3, v.id);
+                    s->exec();
+                }
+                StatementUse s(*delete_request_);
+                s->bind(1, v.id);
+                s->exec();
+            }
+            add_counter("requests", -static_cast<std::int64_t>(victims.size()));
+            add_counter("mutations", -mutations);
+            deleted = victims.size();
+        });
+        return deleted;
+    }
+
+private:
+    // "r.id, r.kind" -> "id, kind": the INSERT uses the same column lists as the SELECTs.
+    static std::string strip_alias(const char* cols) {
+        std::string out(cols);
+        for (std::size_t p; (p = out.find("r.")) != std::string::npos;) out.erase(p, 2);
+        return out;
+    }
+
+    SQLite::Database open(const char* what, int flags) const {
+        try {
+            return SQLite::Database(in_memory_ ? ":memory:" : options_.path, flags,
+                                    static_cast<int>(options_.busy_timeout.count()));
+        } catch (const SQLite::Exception& e) {
+            throw to_storage_error("'" + options_.path + "': " + what, e);
+        }
+    }
+
+    void configure(SQLite::Database& db) {
+        if (&db == &writer_) db.execAndGet("PRAGMA journal_mode = WAL");  // persistent; memory DBs keep "memory"
+        db.exec("PRAGMA synchronous = NORMAL");
+        db.exec("PRAGMA foreign_keys = ON");
+        if (options_.max_page_count > 0)
+            db.execAndGet("PRAGMA max_page_count = " + std::to_string(options_.max_page_count));
+    }
+
+    void migrate() {
+        const auto& steps = detail::sqlite_migrations();
+        const int known = static_cast<int>(steps.size());
+        in_write_transaction("migrate", [&] {
+            writer_.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+            int current = writer_.execAndGet("SELECT coalesce(max(version), 0) FROM schema_version").getInt();
+            if (current > known)
+                throw StorageError("sqlite: '" + options_.path + "' has schema version " + std::to_string(current) +
+                                       ", newer than version " + std::to_string(known) +
+                                       " supported by this tether-pro; upgrade tether-pro or use another file",
+                                   false);
+            auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+            SQLite::Statement record(writer_, "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)");
+            for (int v = current; v < known; ++v) {
+                writer_.exec(steps[static_cast<std::size_t>(v)]);
+                record.reset();
+                record.bind(1, v + 1);
+                record.bind(2, static_cast<std::int64_t>(now_us));
+                record.exec();
+            }
+        });
+    }
+
+    // Runs `body` in BEGIN IMMEDIATE … COMMIT on the writer; any failure rolls back.
+    template <class F>
+    void in_write_transaction(const char* what, F&& body) {
+        try {
+            // A failed ROLLBACK must not wedge the connection in a transaction forever.
+            if (!sqlite3_get_autocommit(writer_.getHandle())) writer_.tryExec("ROLLBACK");
+            writer_.exec("BEGIN IMMEDIATE");
+        } catch (const SQLite::Exception& e) {
+            throw to_storage_error(what, e);
+        }
+        try {
+            body();
+            writer_.exec("COMMIT");
+        } catch (const SQLite::Exception& e) {
+            writer_.tryExec("ROLLBACK");
+            throw to_storage_error(what, e);
+        } catch (const StorageError&) {
+            writer_.tryExec("ROLLBACK");
+            throw;
+        } catch (const std::exception& e) {
+            writer_.tryExec("ROLLBACK");
+            throw StorageError(std::string("sqlite: ") + what + ": " + e.what(), false);
+        }
+    }
+
+    void insert(const CapturedRequest& c) {
+        const RequestRecord& r = c.request;
+        {
+            // Strings bound without copy must outlive exec(): keep them in locals.
+            const std::string kind = to_string(r.kind), outcome = to_string(r.outcome);
+            const std::string models = strings_json(r.models), headers = headers_json(r.headers),
+                              redacted = strings_json(r.redacted_paths), notes = notes_json(r.notes);
+            const std::string req_err = r.request_parse_error ? parse_failure_json(*r.request_parse_error) : "";
+            const std::string resp_err = r.response_parse_error ? parse_failure_json(*r.response_parse_error) : "";
+            StatementUse s(*insert_request_);
+            auto& st = *insert_request_;
+            bind_text(st, 1, r.id);
+            bind_text(st, 2, kind);
+            bind_text(st, 3, r.client_id);
+            bind_text(st, 4, r.client_version);
+            bind_text(st, 5, r.instance);
+            st.bind(6, static_cast<std::int64_t>(r.started_at_us));
+            st.bind(7, static_cast<std::int64_t>(r.duration_us));
+            st.bind(8, static_cast<std::int32_t>(r.http_status));
+            bind_text(st, 9, outcome);
+            st.bind(10, r.mutation_count);
+            st.bind(11, r.applied);
+            st.bind(12, r.rejected);
+            st.bind(13, r.conflicts);
+            st.bind(14, r.snapshots);
+            bind_text(st, 15, models);
+            bind_opt(st, 16, r.last_sync_cursor);
+            bind_opt(st, 17, r.new_sync_cursor);
+            bind_opt(st, 18, r.pull_limit);
+            bind_opt(st, 19, r.has_more ? std::optional<std::int64_t>(*r.has_more ? 1 : 0) : std::nullopt);
+            bind_bool(st, 20, r.request_truncated);
+            bind_bool(st, 21, r.response_truncated);
+            bind_bool(st, 22, r.request_body_dropped);
+            bind_bool(st, 23, r.response_body_dropped);
+            bind_bool(st, 24, r.request_body_scrubbed);
+            bind_bool(st, 25, r.response_body_scrubbed);
+            if (r.request_parse_error) bind_text(st, 26, req_err); else st.bind(26);
+            if (r.response_parse_error) bind_text(st, 27, resp_err); else st.bind(27);
+            bind_text(st, 28, r.replay_of);
+            st.bind(29, static_cast<std::int64_t>(r.recorded_at_us));
+            bind_text(st, 30, headers);
+            bind_text(st, 31, redacted);
+            bind_text(st, 32, notes);
+            bind_blob(st, 33, r.request_body);
+            bind_blob(st, 34, r.response_body);
+            st.exec();
+        }
+
+        // The model filter's index: request models plus the models of its mutations.
+        std::vector<std::string> models(r.models.begin(), r.models.end());
+        for (const auto& m : c.mutations) models.push_back(m.model);
+        std::sort(models.begin(), models.end());
+        models.erase(std::unique(models.begin(), models.end()), models.end());
+        for (const auto& model : models) {
+            if (model.empty()) continue;  // "" means "no filter", never a model
+            StatementUse s(*insert_model_);
+            bind_text(*insert_model_, 1, model);
+            s->bind(2, static_cast<std::int64_t>(r.started_at_us));
+            bind_text(*insert_model_, 3, r.id);
+            s->exec();
+        }
+
+        for (const auto& m : c.mutations) insert(r, m);
+    }
+
+    void insert(const RequestRecord& r, const MutationRecord& m) {
+        const std::string outcome = to_string(m.outcome);
+        const std::string payload_diff = changes_json(m.payload_diff), change_diff = changes_json(m.change_diff);
+        static const std::string none;
+        const ConflictInfo* c = m.conflict ? &*m.conflict : nullptr;
+        const std::string resolution = c && c->resolution ? to_string(*c->resolution) : "";
+        StatementUse s(*insert_mutation_);
+        auto& st = *insert_mutation_;
+        bind_text(st, 1, m.id);
+        bind_text(st, 2, r.id);  // the batch grouping is authoritative
+        st.bind(3, m.seq);
+        bind_text(st, 4, m.client_id);
+        bind_text(st, 5, m.instance);
+        st.bind(6, static_cast<std::int64_t>(m.started_at_us));
+        bind_text(st, 7, m.mutation_id);
+        bind_text(st, 8, m.entity_id);
+        bind_text(st, 9, m.model);
+        bind_text(st, 10, m.operation);
+        bind_opt(st, 11, m.version);
+        bind_opt(st, 12, m.client_timestamp_ms);
+        bind_text(st, 13, outcome);
+        bind_text(st, 14, m.reason);
+        bind_bool(st, 15, m.payload_redacted);
+        bind_bool(st, 16, c != nullptr);
+        bind_text(st, 17, c ? c->reason : none);
+        bind_text(st, 18, c ? c->resolver : none);
+        if (c && c->resolution) bind_text(st, 19, resolution); else st.bind(19);
+        bind_text(st, 20, c ? c->server_updated_at : none);
+        bind_bool(st, 21, c && c->reported_by_host);
+        bind_bool(st, 22, c && c->reported_in_response);
+        bind_text(st, 23, m.validation_json);
+        bind_text(st, 24, m.rejection_data_json);
+        bind_text(st, 25, payload_diff);
+        bind_text(st, 26, change_diff);
+        bind_text(st, 27, c ? c->server_state_json : none);
+        bind_text(st, 28, m.state_before_json);
+        bind_text(st, 29, m.state_after_json);
+        bind_text(st, 30, m.payload_json);
+        st.exec();
+    }
+
+    void add_counter(const char* name, std::int64_t delta) {
+        if (delta == 0) return;
+        StatementUse s(*add_counter_);
+        s->bind(1, static_cast<std::int64_t>(delta));
+        s->bind(2, name);
+        s->exec();
+    }
+
+    static std::int64_t counter(SQLite::Statement& stmt, const char* name) {
+        StatementUse s(stmt);
+        s->bind(1, name);
+        return s->executeStep() ? s->getColumn(0).getInt64() : 0;
+    }
+
+    std::uint64_t read_counter(const char* name) {
+        std::uint64_t out = 0;
+        query("count", "SELECT value FROM counters WHERE name = ?", {std::string(name)}, [&](SQLite::Statement& s) {
+            out = static_cast<std::uint64_t>(std::max<std::int64_t>(0, s.getColumn(0).getInt64()));
+            return false;
+        });
+        return out;
+    }
+
+    // Runs a read on the reader connection with a cached statement; `row` returns false to stop.
+    template <class F>
+    void query(const char* what, const std::string& sql, const std::vector<BindValue>& binds, F&& row) {
+        std::lock_guard lock(in_memory_ ? write_mutex_ : read_mutex_);
+        SQLite::Database& db = in_memory_ ? writer_ : *reader_;
+        try {
+            auto it = read_statements_.find(sql);
+            if (it == read_statements_.end()) {
+                if (read_statements_.size() >= 128) read_statements_.clear();  // bounded: filters combine
+                it = read_statements_.emplace(sql, SQLite::Statement(db, sql)).first;
+            }
+            StatementUse s(it->second);
+            for (std::size_t i = 0; i < binds.size(); ++i) {
+                const int index = static_cast<int>(i + 1);
+                if (auto* n = std::get_if<std::int64_t>(&binds[i]))
+                    s->bind(index, static_cast<std::int64_t>(*n));
+                else
+                    s->bindNoCopy(index, std::get<std::string>(binds[i]));
+            }
+            while (s->executeStep())
+                if (!row(it->second)) break;
+        } catch (const SQLite::Exception& e) {
+            throw to_storage_error(what, e);
+        }
+    }
+
+    SqliteOptions options_;
+    bool in_memory_;
+    // Declaration order matters: statements must be finalized before their connection closes.
+    std::mutex write_mutex_;
+    SQLite::Database writer_;
+    std::optional<SQLite::Statement> insert_request_, insert_mutation_, insert_model_, add_counter_, counter_in_tx_,
+        oldest_, victim_models_, delete_model_, delete_request_;
+    std::mutex read_mutex_;
+    std::unique_ptr<SQLite::Database> reader_;
+    std::unordered_map<std::string, SQLite::Statement> read_statements_;
+};
+
+}  // namespace
+
+std::shared_ptr<Storage> open_sqlite_storage(const SqliteOptions& options) {
+    return std::make_shared<SqliteStorage>(options);
+}
+
+}  // namespace tether

@@ -1,0 +1,1016 @@
+// The Storage contract: one suite, run against every backend. A backend is correct when it
+// passes this file unchanged; SQLite-specific behaviour (files, schema, WAL) is at the end.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <functional>
+#include <set>
+#include <thread>
+#include <tuple>
+
+#include "support/temp_dir.hpp"
+#include "tether/errors.hpp"
+#include "tether/storage.hpp"
+
+#ifdef TETHER_HAVE_SQLITE
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include "tether/sqlite_storage.hpp"
+#endif
+
+using namespace tether;
+
+namespace {
+
+struct MemoryBackend {
+    std::shared_ptr<Storage> storage = make_memory_storage();
+};
+
+#ifdef TETHER_HAVE_SQLITE
+struct SqliteBackend {
+    test::TempDir dir;
+    std::shared_ptr<Storage> storage = open_sqlite_storage({dir.file("contract.db")});
+};
+// ":memory:" runs with a single shared connection: a different code path worth covering.
+struct SqliteMemoryBackend {
+    std::shared_ptr<Storage> storage = open_sqlite_storage({":memory:"});
+};
+using Backends = std::tuple<MemoryBackend, SqliteBackend, SqliteMemoryBackend>;
+#else
+using Backends = std::tuple<MemoryBackend>;
+#endif
+
+constexpr Micros T0 = 1'700'000'000'000'000;
+
+std::string make_id(char tag, long n) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%c%025ld", tag, n);
+    return buf;
+}
+
+CapturedRequest simple_request(long n, Micros started, std::string client = "c1", int mutations = 0,
+                               std::string model = "Task") {
+    CapturedRequest c;
+    auto& r = c.request;
+    r.id = make_id('R', n);
+    r.client_id = std::move(client);
+    r.started_at_us = started;
+    r.request_body = "{\"n\":" + std::to_string(n) + "}";
+    r.mutation_count = static_cast<std::uint32_t>(mutations);
+    if (mutations) r.models = {model};
+    for (int i = 0; i < mutations; ++i) {
+        MutationRecord m;
+        m.id = make_id('M', n * 1000 + i);
+        m.request_id = r.id;
+        m.seq = static_cast<std::uint32_t>(i);
+        m.started_at_us = started;
+        m.model = model;
+        m.payload_json = "{}";
+        c.mutations.push_back(std::move(m));
+    }
+    return c;
+}
+
+std::string b64url(std::string_view in) {  // independent encoder for crafting bad cursors
+    static const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::string out;
+    std::size_t i = 0;
+    for (; i + 2 < in.size(); i += 3) {
+        unsigned n = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8 | (unsigned char)in[i + 2];
+        for (int s = 18; s >= 0; s -= 6) out += a[(n >> s) & 63];
+    }
+    if (in.size() - i == 1) {
+        unsigned n = (unsigned char)in[i] << 16;
+        out += a[(n >> 18) & 63];
+        out += a[(n >> 12) & 63];
+    } else if (in.size() - i == 2) {
+        unsigned n = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8;
+        for (int s = 18; s >= 6; s -= 6) out += a[(n >> s) & 63];
+    }
+    return out;
+}
+
+std::vector<std::string> ids_of(const std::vector<RequestRecord>& v) {
+    std::vector<std::string> out;
+    for (const auto& r : v) out.push_back(r.id);
+    return out;
+}
+
+// Every page of a request list, following next_cursor to the end.
+std::vector<RequestRecord> walk(Storage& st, const RequestFilter& f, std::size_t limit,
+                                const std::function<void()>& between_pages = {}) {
+    std::vector<RequestRecord> all;
+    PageRequest p;
+    p.limit = limit;
+    for (int guard = 0; guard < 100000; ++guard) {
+        auto page = st.list_requests(f, p);
+        REQUIRE(page.items.size() <= limit);
+        if (!page.next_cursor.empty()) REQUIRE(page.items.size() == limit);
+        all.insert(all.end(), page.items.begin(), page.items.end());
+        if (page.next_cursor.empty()) break;
+        p.cursor = page.next_cursor;
+        if (between_pages) between_pages();
+    }
+    return all;
+}
+
+std::vector<MutationRecord> walk_mutations(Storage& st, const std::string& request_id, const MutationFilter& f,
+                                           std::size_t limit) {
+    std::vector<MutationRecord> all;
+    PageRequest p;
+    p.limit = limit;
+    for (;;) {
+        auto page = st.list_mutations(request_id, f, p);
+        REQUIRE(page.items.size() <= limit);
+        all.insert(all.end(), page.items.begin(), page.items.end());
+        if (page.next_cursor.empty()) break;
+        REQUIRE(page.items.size() == limit);
+        p.cursor = page.next_cursor;
+    }
+    return all;
+}
+
+void check_same(const std::optional<ParseFailure>& a, const std::optional<ParseFailure>& b) {
+    REQUIRE(a.has_value() == b.has_value());
+    if (!a) return;
+    CHECK(a->message == b->message);
+    CHECK(a->offset == b->offset);
+    CHECK(a->line == b->line);
+    CHECK(a->column == b->column);
+}
+
+// Field by field, so a failure names the field. `summary`: b is a list item (no details).
+void check_same(const RequestRecord& a, const RequestRecord& b, bool summary = false) {
+    CHECK(a.id == b.id);
+    CHECK(a.kind == b.kind);
+    CHECK(a.client_id == b.client_id);
+    CHECK(a.client_version == b.client_version);
+    CHECK(a.instance == b.instance);
+    CHECK(a.started_at_us == b.started_at_us);
+    CHECK(a.duration_us == b.duration_us);
+    CHECK(a.http_status == b.http_status);
+    CHECK(a.outcome == b.outcome);
+    CHECK(a.mutation_count == b.mutation_count);
+    CHECK(a.applied == b.applied);
+    CHECK(a.rejected == b.rejected);
+    CHECK(a.conflicts == b.conflicts);
+    CHECK(a.snapshots == b.snapshots);
+    CHECK(a.models == b.models);
+    CHECK(a.last_sync_cursor == b.last_sync_cursor);
+    CHECK(a.new_sync_cursor == b.new_sync_cursor);
+    CHECK(a.pull_limit == b.pull_limit);
+    CHECK(a.has_more == b.has_more);
+    CHECK(a.request_truncated == b.request_truncated);
+    CHECK(a.response_truncated == b.response_truncated);
+    CHECK(a.request_body_dropped == b.request_body_dropped);
+    CHECK(a.response_body_dropped == b.response_body_dropped);
+    CHECK(a.request_body_scrubbed == b.request_body_scrubbed);
+    CHECK(a.response_body_scrubbed == b.response_body_scrubbed);
+    check_same(a.request_parse_error, b.request_parse_error);
+    check_same(a.response_parse_error, b.response_parse_error);
+    CHECK(a.replay_of == b.replay_of);
+    CHECK(a.recorded_at_us == b.recorded_at_us);
+    if (summary) {
+        CHECK(b.request_body.empty());
+        CHECK(b.response_body.empty());
+        CHECK(b.headers.empty());
+        CHECK(b.redacted_paths.empty());
+        CHECK(b.notes.empty());
+        return;
+    }
+    CHECK(a.request_body == b.request_body);
+    CHECK(a.response_body == b.response_body);
+    REQUIRE(a.headers.size() == b.headers.size());
+    for (std::size_t i = 0; i < a.headers.size(); ++i) {
+        CHECK(a.headers[i].name == b.headers[i].name);
+        CHECK(a.headers[i].value == b.headers[i].value);
+    }
+    CHECK(a.redacted_paths == b.redacted_paths);
+    REQUIRE(a.notes.size() == b.notes.size());
+    for (std::size_t i = 0; i < a.notes.size(); ++i) {
+        CHECK(a.notes[i].where == b.notes[i].where);
+        CHECK(a.notes[i].path == b.notes[i].path);
+        CHECK(a.notes[i].message == b.notes[i].message);
+        CHECK(a.notes[i].protocol_error == b.notes[i].protocol_error);
+    }
+}
+
+void check_same(const MutationRecord& a, const MutationRecord& b) {
+    CHECK(a.id == b.id);
+    CHECK(a.request_id == b.request_id);
+    CHECK(a.seq == b.seq);
+    CHECK(a.client_id == b.client_id);
+    CHECK(a.instance == b.instance);
+    CHECK(a.started_at_us == b.started_at_us);
+    CHECK(a.mutation_id == b.mutation_id);
+    CHECK(a.entity_id == b.entity_id);
+    CHECK(a.model == b.model);
+    CHECK(a.operation == b.operation);
+    CHECK(a.version == b.version);
+    CHECK(a.client_timestamp_ms == b.client_timestamp_ms);
+    CHECK(a.payload_json == b.payload_json);
+    CHECK(a.payload_redacted == b.payload_redacted);
+    CHECK(a.outcome == b.outcome);
+    CHECK(a.reason == b.reason);
+    CHECK(a.rejection_data_json == b.rejection_data_json);
+    CHECK(a.validation_json == b.validation_json);
+    REQUIRE(a.conflict.has_value() == b.conflict.has_value());
+    if (a.conflict) {
+        CHECK(a.conflict->reason == b.conflict->reason);
+        CHECK(a.conflict->resolver == b.conflict->resolver);
+        CHECK(a.conflict->resolution == b.conflict->resolution);
+        CHECK(a.conflict->server_state_json == b.conflict->server_state_json);
+        CHECK(a.conflict->server_updated_at == b.conflict->server_updated_at);
+        CHECK(a.conflict->reported_by_host == b.conflict->reported_by_host);
+        CHECK(a.conflict->reported_in_response == b.conflict->reported_in_response);
+    }
+    CHECK(a.state_before_json == b.state_before_json);
+    CHECK(a.state_after_json == b.state_after_json);
+    CHECK(a.payload_diff == b.payload_diff);
+    CHECK(a.change_diff == b.change_diff);
+}
+
+template <class F>
+void require_invalid_argument(F&& f, const std::string& parameter) {
+    try {
+        f();
+        FAIL("expected InvalidArgument(" << parameter << ")");
+    } catch (const InvalidArgument& e) {
+        CHECK(e.parameter() == parameter);
+    }
+}
+
+// A mix of kinds, clients, instances, outcomes, models and tied start times, plus an
+// oracle that applies the documented filter semantics to it.
+struct Dataset {
+    std::vector<CapturedRequest> rows;
+
+    explicit Dataset(int n = 80) {
+        const char* models[] = {"Task", "Project", "Note"};
+        for (int i = 0; i < n; ++i) {
+            long scrambled = (i * 37L) % 101;  // ids not in insertion or time order
+            auto c = simple_request(scrambled, T0 + (i / 3) * 1000, "c" + std::to_string(i % 5));
+            auto& r = c.request;
+            r.kind = i % 4 == 0 ? ExchangeKind::pull : ExchangeKind::push;
+            r.instance = "i" + std::to_string(i % 2);
+            r.outcome = static_cast<RequestOutcome>((i * 7) % 4);
+            if (r.kind == ExchangeKind::pull) {
+                r.models = {models[i % 3]};  // pulled models exist only in `models`
+                r.snapshots = 2;
+            } else {
+                for (int k = 0; k < 1 + i % 3; ++k) {
+                    MutationRecord m;
+                    m.id = make_id('M', scrambled * 10 + k);
+                    m.seq = static_cast<std::uint32_t>(k);
+                    m.model = models[(i + k) % 3];
+                    c.mutations.push_back(m);
+                }
+                // Sometimes `models` is left empty: the mutations alone must make the filter match.
+                if (i % 3 != 0)
+                    for (const auto& m : c.mutations) r.models.push_back(m.model);
+                std::sort(r.models.begin(), r.models.end());
+                r.models.erase(std::unique(r.models.begin(), r.models.end()), r.models.end());
+                if (i % 7 == 0) r.models.push_back("OnlyListed");
+                r.mutation_count = static_cast<std::uint32_t>(c.mutations.size());
+            }
+            rows.push_back(std::move(c));
+        }
+    }
+
+    void write_to(Storage& st) const {
+        // Uneven batches, not in time order.
+        std::vector<CapturedRequest> batch;
+        std::size_t size = 1;
+        for (std::size_t i = rows.size(); i-- > 0;) {
+            batch.push_back(rows[i]);
+            if (batch.size() == size) {
+                st.write_batch(batch);
+                batch.clear();
+                size = size % 7 + 1;
+            }
+        }
+        if (!batch.empty()) st.write_batch(batch);
+    }
+
+    static bool matches(const CapturedRequest& c, const RequestFilter& f) {
+        const auto& r = c.request;
+        if (f.kind && r.kind != *f.kind) return false;
+        if (!f.client_id.empty() && r.client_id != f.client_id) return false;
+        if (!f.instance.empty() && r.instance != f.instance) return false;
+        if (f.outcome && r.outcome != *f.outcome) return false;
+        if (f.failed_only && !(r.outcome == RequestOutcome::rejected || r.outcome == RequestOutcome::error))
+            return false;
+        if (f.from_us && r.started_at_us < *f.from_us) return false;
+        if (f.to_us && r.started_at_us >= *f.to_us) return false;
+        if (!f.model.empty()) {
+            bool has = std::count(r.models.begin(), r.models.end(), f.model) > 0;
+            for (const auto& m : c.mutations) has = has || m.model == f.model;
+            if (!has) return false;
+        }
+        return true;
+    }
+
+    std::vector<std::string> expected(const RequestFilter& f) const {
+        std::vector<const RequestRecord*> hits;
+        for (const auto& c : rows)
+            if (matches(c, f)) hits.push_back(&c.request);
+        std::sort(hits.begin(), hits.end(), [](auto* a, auto* b) {
+            return std::tie(a->started_at_us, a->id) > std::tie(b->started_at_us, b->id);
+        });
+        std::vector<std::string> out;
+        for (auto* r : hits) out.push_back(r->id);
+        return out;
+    }
+};
+
+}  // namespace
+
+TEMPLATE_LIST_TEST_CASE("storage contract: every field round-trips", "[storage][contract]", Backends) {
+    TestType backend;
+    Storage& st = *backend.storage;
+
+    CapturedRequest full;
+    auto& r = full.request;
+    r.id = "01JD3Z6Q8Y9V4K2M1N0P7R5S3T";
+    r.kind = ExchangeKind::push;
+    r.client_id = "c-\xC3\xBCn\xC3\xAF\"code\"";
+    r.client_version = "1.2.3-beta+build.7";
+    r.instance = "eu-west-1/a";
+    r.started_at_us = T0 + 123;
+    r.duration_us = 4567;
+    r.http_status = 207;
+    r.outcome = RequestOutcome::conflict;
+    r.mutation_count = 3;
+    r.applied = 1;
+    r.rejected = 1;
+    r.conflicts = 1;
+    r.snapshots = 4;
+    r.models = {"Note", "Task"};
+    r.last_sync_cursor = -5;
+    r.new_sync_cursor = INT64_MAX;
+    r.pull_limit = 500;
+    r.has_more = false;  // set-but-false must not come back unset
+    r.request_body = "{\"t\":\"caf\xC3\xA9 \xF0\x9F\x98\x80 \\\"q\\\" 'x' \\\\\"}";
+    r.request_body += '\0';
+    r.request_body += "after-nul \xFF\xFE invalid UTF-8";
+    r.response_body = std::string("\0\0\"{[", 5);
+    r.request_truncated = true;
+    r.response_truncated = false;
+    r.request_body_dropped = false;
+    r.response_body_dropped = true;
+    r.request_body_scrubbed = true;
+    r.response_body_scrubbed = false;
+    r.request_parse_error = ParseFailure{"syntax error", 42, 3, 7};
+    r.response_parse_error = ParseFailure{"incomplete JSON \"x\"", 0, 1, 1};
+    r.headers = {{"X-Tether-Client-Version", "1.2.3"},
+                 {"Authorization", "[REDACTED]"},
+                 {"X-\xC3\x9Cnicode", std::string("a\0b\"\\\xFF", 6)}};
+    r.redacted_paths = {"request:/mutations/0/payload/password", "header:authorization"};
+    r.notes = {{"request", "/mutations/3/model", "expected a string, found number", false},
+               {"response", "", "missing \"applied\"", true}};
+    r.replay_of = "01JD3Z6Q8Y9V4K2M1N0P7R5S00";
+    r.recorded_at_us = T0 + 9999;
+
+    MutationRecord m;
+    m.id = "01JD3Z6Q8Y9V4K2M1N0P7R5M01";
+    m.request_id = r.id;
+    m.seq = 0;
+    m.client_id = r.client_id;
+    m.instance = r.instance;
+    m.started_at_us = r.started_at_us;
+    m.mutation_id = "01JD3Z6Q8Y9V4K2M1N0P7R5S3A";
+    m.entity_id = "01JD3Z6Q8Y9V4K2M1N0P7R5S3B";
+    m.model = "Task";
+    m.operation = "upsert-ish \"verbatim\"";
+    m.version = 3;
+    m.client_timestamp_ms = 1732500000123;
+    m.payload_json = R"({"title":"Buy milk \u00e9","done":false,"n":1.5e3})";
+    m.payload_redacted = true;
+    m.outcome = MutationOutcome::applied;
+    m.reason = "conflict";
+    m.rejection_data_json = R"({"messages":{}})";
+    m.validation_json = R"({"title":["The title field is required."]})";
+    m.conflict = ConflictInfo{"conflict", "note_field_merge", Resolution::merged,
+                              R"({"title":"Server","done":true})", "2026-11-24T10:00:00.000000Z", true, false};
+    m.state_before_json = R"({"title":"Old"})";
+    m.state_after_json = "null";
+    m.payload_diff = {{"/title", ChangeOp::changed, "\"Old\"", "\"Buy milk\""},
+                      {"/tags/0", ChangeOp::added, "", "{\"k\":[1,2]}"},
+                      {"/a~1b", ChangeOp::removed, "null", ""}};
+    m.change_diff = {{"/done", ChangeOp::changed, "true", "false"}};
+
+    MutationRecord bare;  // every optional unset, every string empty
+    bare.id = "01JD3Z6Q8Y9V4K2M1N0P7R5M02";
+    bare.request_id = r.id;
+    bare.seq = 1;
+    MutationRecord conflict_no_resolution = bare;
+    conflict_no_resolution.id = "01JD3Z6Q8Y9V4K2M1N0P7R5M03";
+    conflict_no_resolution.seq = 2;
+    conflict_no_resolution.outcome = MutationOutcome::conflict;
+    conflict_no_resolution.conflict = ConflictInfo{};
+    conflict_no_resolution.conflict->reported_in_response = true;
+    full.mutations = {m, bare, conflict_no_resolution};
+
+    CapturedRequest empty;  // a pull with nothing set
+    empty.request.id = "01JD3Z6Q8Y9V4K2M1N0P7R5S3V";
+    empty.request.kind = ExchangeKind::pull;
+    empty.request.outcome = RequestOutcome::error;
+    empty.request.started_at_us = T0 + 500;
+
+    st.write_batch({full, empty});
+
+    auto got = st.get_request(r.id);
+    REQUIRE(got);
+    check_same(r, *got);
+    auto got_empty = st.get_request(empty.request.id);
+    REQUIRE(got_empty);
+    check_same(empty.request, *got_empty);
+
+    for (const auto& want : full.mutations) {
+        auto gm = st.get_mutation(want.id);
+        REQUIRE(gm);
+        check_same(want, *gm);
+    }
+    auto listed = st.list_mutations(r.id, {}, {});
+    REQUIRE(listed.items.size() == 3);
+    for (std::size_t i = 0; i < 3; ++i) check_same(full.mutations[i], listed.items[i]);
+
+    SECTION("list items are summaries: no bodies, headers, notes or redacted paths") {
+        auto page = st.list_requests({}, {});
+        REQUIRE(page.items.size() == 2);
+        CHECK(page.items[0].id == empty.request.id);  // newer
+        check_same(r, page.items[1], true);
+        check_same(empty.request, page.items[0], true);
+    }
+}
+
+TEMPLATE_LIST_TEST_CASE("storage contract: unknown ids and empty stores", "[storage][contract]", Backends) {
+    TestType backend;
+    Storage& st = *backend.storage;
+    CHECK_FALSE(st.describe().empty());
+    CHECK(st.count_requests() == 0);
+    CHECK(st.count_mutations() == 0);
+    CHECK(st.list_requests({}, {}).items.empty());
+    CHECK(st.list_requests({}, {}).next_cursor.empty());
+    st.write_batch({simple_request(1, T0, "c1", 2)});
+    st.write_batch({});  // an empty batch is fine
+    CHECK_FALSE(st.get_request("nope"));
+    CHECK_FALSE(st.get_request(""));
+    CHECK_FALSE(st.get_request("R' OR 1=1 --"));
+    CHECK_FALSE(st.get_mutation(make_id('R', 1)));  // a request id is not a mutation id
+    CHECK_FALSE(st.get_mutation("nope"));
+    auto none = st.list_mutations("nope", {}, {});
+    CHECK(none.items.empty());
+    CHECK(none.next_cursor.empty());
+    CHECK(st.count_requests() == 1);
+    CHECK(st.count_mutations() == 2);
+}
+
+TEMPLATE_LIST_TEST_CASE("storage contract: newest first, ties broken by id", "[storage][contract]", Backends) {
+    TestType backend;
+    Storage& st = *backend.storage;
+    st.write_batch({simple_request(5, T0 + 10), simple_request(2, T0 + 20), simple_request(9, T0 + 20)});
+    st.write_batch({simple_request(7, T0 + 20), simple_request(1, T0), simple_request(3, T0 + 30)});
+    auto ids = ids_of(st.list_requests({}, {}).items);
+    CHECK(ids == std::vector<std::string>{make_id('R', 3), make_id('R', 9), make_id('R', 7), make_id('R', 2),
+                                          make_id('R', 5), make_id('R', 1)});
+    // Tied rows split across pages are neither lost nor repeated.
+    for (std::size_t limit : {1, 2, 4}) CHECK(ids_of(walk(st, {}, limit)) == ids);
+}
+
+TEMPLATE_LIST_TEST_CASE("storage contract: filters alone and combined, across pages", "[storage][contract]",
+                        Backends) {
+    TestType backend;
+    Storage& st = *backend.storage;
+    Dataset data;
+    data.write_to(st);
+    REQUIRE(st.count_requests() == data.rows.size());
+
+    std::vector<std::pair<std::string, RequestFilter>> cases;
+    auto add = [&](std::string name, auto set) {
+        RequestFilter f;
+        set(f);
+        cases.emplace_back(std::move(name), f);
+    };
+    add("none", [](RequestFilter&) {});
+    add("kind=pull", [](RequestFilter& f) { f.kind = ExchangeKind::pull; });
+    add("kind=push", [](RequestFilter& f) { f.kind = ExchangeKind::push; });
+    add("client", [](RequestFilter& f) { f.client_id = "c3"; });
+    add("unknown client", [](RequestFilter& f) { f.client_id = "c-nobody"; });
+    add("instance", [](RequestFilter& f) { f.instance = "i1"; });
+    add("model Task", [](RequestFilter& f) { f.model = "Task"; });
+    add("model Project", [](RequestFilter& f) { f.model = "Project"; });
+    add("model only listed", [](RequestFilter& f) { f.model = "OnlyListed"; });
+    add("unknown model", [](RequestFilter& f) { f.model = "Nope"; });
+    for (int o = 0; o < 4; ++o)
+        add(std::string("outcome=") + to_string(RequestOutcome(o)), [o](RequestFilter& f) { f.outcome = RequestOutcome(o); });
+    add("failed_only", [](RequestFilter& f) { f.failed_only = true; });
+    add("failed_only+outcome ok (empty)", [](RequestFilter& f) {
+        f.failed_only = true;
+        f.outcome = RequestOutcome::ok;
+    });
+    add("failed_only+outcome error", [](RequestFilter& f) {
+        f.failed_only = true;
+        f.outcome = RequestOutcome::error;
+    });
+    // Boundaries sit exactly on row times: from is inclusive, to exclusive.
+    add("from", [](RequestFilter& f) { f.from_us = T0 + 10 * 1000; });
+    add("to", [](RequestFilter& f) { f.to_us = T0 + 10 * 1000; });
+    add("from+to", [](RequestFilter& f) {
+        f.from_us = T0 + 5 * 1000;
+        f.to_us = T0 + 20 * 1000;
+    });
+    add("empty range", [](RequestFilter& f) {
+        f.from_us = T0 + 5 * 1000;
+        f.to_us = T0 + 5 * 1000;
+    });
+    add("client+kind", [](RequestFilter& f) {
+        f.client_id = "c0";
+        f.kind = ExchangeKind::pull;
+    });
+    add("model+failed_only", [](RequestFilter& f) {
+        f.model = "Note";
+        f.failed_only = true;
+    });
+    add("model+range", [](RequestFilter& f) {
+        f.model = "Task";
+        f.from_us = T0 + 3 * 1000;
+        f.to_us = T0 + 21 * 1000;
+    });
+    add("everything", [](RequestFilter& f) {
+        f.kind = ExchangeKind::push;
+        f.client_id = "c1";
+        f.instance = "i1";
+        f.model = "Project";
+        f.from_us = T0;
+        f.to_us = T0 + 100 * 1000;
+    });
+    add("client+outcome+instance", [](RequestFilter& f) {
+        f.client_id = "c2";
+        f.outcome = RequestOutcome::conflict;
+        f.instance = "i0";
+    });
+
+    for (const auto& [name, filter] : cases) {
+        auto want = data.expected(filter);
+        for (std::size_t limit : {1, 3, 500}) {
+            INFO("filter " << name << ", limit " << limit);
+            CHECK(ids_of(walk(st, filter, limit)) == want);
+        }
+    }
+    // Sanity of the dataset itself: the interesting filters are not trivially empty.
+    CHECK(data.expected(cases[8].second).size() > 0);
+    CHECK(data.expected(cases[1].second).size() < data.rows.size());
+}
+
+TEMPLATE_LIST_TEST_CASE("storage contract: keyset pages see each row once while rows are added",
+                        "[storage][contract]", Backends) {
+    TestType backend;
+    Storage& st = *backend.storage;
+    Dataset data(45);
+    data.write_to(st);
+    long next = 10'000;
+    Micros newest = T0 + 1'000'000'000;
+    for (std::size_t limit : {1, 2, 7, 500}) {
+        for (auto filter : {RequestFilter{}, [] {
+                                RequestFilter f;
+                                f.model = "Task";
+                                return f;
+                            }()}) {
+            auto want = data.expected(filter);
+            // Between pages, new rows arrive that are newer than anything: they belong to a
+            // later walk, never to this one.
+            std::vector<CapturedRequest> added;
+            auto got = walk(st, filter, limit, [&] {
+                std::vector<CapturedRequest> batch{simple_request(next, newest, "c9", 1),
+                                                   simple_request(next + 1, newest + 1, "c9", 1)};
+                next += 2;
+                newest += 2;
+                st.write_batch(batch);
+                added.insert(added.end(), batch.begin(), batch.end());
+            });
+            data.rows.insert(data.rows.end(), added.begin(), added.end());
+            INFO("limit " << limit << ", model " << filter.model);
+            CHECK(ids_of(got) == want);
+            auto ids = ids_of(got);
+            CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == ids.size());
+        }
+    }
+}
+
+TEMPLATE_LIST_TEST_CASE("storage contract: bad cursors and limits are InvalidArgument", "[storage][contract]",
+                        Backends) {
+    TestType backend;
+    Storage& st = *backend.storage;
+    st.write_batch({simple_request(1, T0, "c1", 3), simple_request(2, T0 + 1)});
+
+    std::vector<std::string> bad = {
+        "not a cursor!",
+        "djE6MTox=",                              // padding is not produced by encode_cursor
+        b64url("v2:1:abc"),                       // unknown version
+        b64url("v1:abc:def"),                     // not an integer
+        b64url("v1:+5:abc"),                      // non-canonical integer
+        b64url("v1:05:abc"),
+        b64url("v1:-0:abc"),
+        b64url("v1:99999999999999999999:abc"),   // overflow
+        b64url("v1:5"),                           // no id
+        b64url("v1:5:"),                          // empty id
+        b64url("v1:5:a.b"),                       // id charset
+        b64url("v1:5:a b"),
+        b64url("v1:5:" + std::string(65, 'a')),  // id too long
+        b64url(std::string("v1:5:a\0b", 8)),
+        b64url("v1:5:abc") + "A",                 // trailing garbage
+        b64url("v1:5:abc") + "AA",                // impossible length
+        std::string(500, 'A'),
+    };
+    auto good = encode_cursor({T0, make_id('R', 2)});
+    CHECK(decode_cursor(good).id == make_id('R', 2));
+    for (const auto& c : bad) {
+        INFO("cursor " << c);
+        PageRequest p;
+        p.cursor = c;
+        require_invalid_argument([&] { st.list_requests({}, p); }, "cursor");
+        require_invalid_argument([&] { st.list_mutations(make_id('R', 1), {}, p); }, "cursor");
+        require_invalid_argument([&] { decode_cursor(c); }, "cursor");
+        try {
+            decode_cursor(c);
+        } catch (const InvalidArgument& e) {
+            CHECK(std::string(e.what()).find("expected a next_cursor value returned by a previous page") !=
+                  std::string::npos);
+        }
+    }
+    require_invalid_argument([] { decode_cursor(""); }, "cursor");
+
+    for (std::size_t limit : {std::size_t(0), std::size_t(501), std::size_t(-1)}) {
+        INFO("limit " << limit);
+        PageRequest p;
+        p.limit = limit;
+        require_invalid_argument([&] { st.list_requests({}, p); }, "limit");
+        require_invalid_argument([&] { st.list_mutations(make_id('R', 1), {}, p); }, "limit");
+        require_invalid_argument([&] { validate_page(p); }, "limit");
+    }
+    PageRequest edge;
+    edge.limit = 500;
+    CHECK_NOTHROW(st.list_requests({}, edge));
+    edge.limit = 1;
+    CHECK(st.list_requests({}, edge).items.size() == 1);
+
+    // Round trip of the cursor format itself.
+    for (const CursorKey& k : {CursorKey{0, "a"}, CursorKey{-1, "Z_-9"}, CursorKey{INT64_MIN, std::string(64, 'x')},
+                               CursorKey{INT64_MAX, "01JD3Z6Q8Y9V4K2M1N0P7R5S3T"}}) {
+        auto text = encode_cursor(k);
+        CHECK(text.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+              std::string::npos);
+        auto back = decode_cursor(text);
+        CHECK(back.primary == k.primary);
+        CHECK(back.id == k.id);
+    }
+}
+
+TEMPLATE_LIST_TEST_CASE("storage contract: mutations page in seq order and filter", "[storage][contract]",
+                        Backends) {
+    TestType backend;
+    Storage& st = *backend.storage;
+    auto c = simple_request(1, T0, "c1", 0);
+    const char* models[] = {"Task", "Note"};
+    for (int i = 12; i >= 0; --i) {  // stored out of order
+        MutationRecord m;
+        m.id = make_id('M', 100 - i);  // ids descend while seq ascends: order must follow seq
+        m.request_id = c.request.id;
+        m.seq = static_cast<std::uint32_t>(i);
+        m.model = models[i % 2];
+        m.outcome = static_cast<MutationOutcome>(i % 4);
+        if (i % 3 == 0) m.conflict = ConflictInfo{"conflict", "lww", Resolution::server_wins, "{}", "", true, true};
+        c.mutations.push_back(m);
+    }
+    st.write_batch({c, simple_request(2, T0 + 1, "c1", 4)});  // another request's mutations stay out
+
+    auto expect = [&](const std::function<bool(const MutationRecord&)>& keep) {
+        std::vector<std::uint32_t> seqs;
+        for (std::uint32_t i = 0; i <= 12; ++i)
+            for (const auto& m : c.mutations)
+                if (m.seq == i && keep(m)) seqs.push_back(i);
+        return seqs;
+    };
+    auto seqs = [](const std::vector<MutationRecord>& v) {
+        std::vector<std::uint32_t> out;
+        for (const auto& m : v) out.push_back(m.seq);
+        return out;
+    };
+    std::vector<std::pair<MutationFilter, std::function<bool(const MutationRecord&)>>> cases;
+    cases.push_back({{}, [](auto&) { return true; }});
+    MutationFilter f;
+    f.outcome = MutationOutcome::rejected;
+    cases.push_back({f, [](auto& m) { return m.outcome == MutationOutcome::rejected; }});
+    f = {};
+    f.conflicted_only = true;  // whatever the outcome
+    cases.push_back({f, [](auto& m) { return m.conflict.has_value(); }});
+    f = {};
+    f.model = "Note";
+    cases.push_back({f, [](auto& m) { return m.model == "Note"; }});
+    f.conflicted_only = true;
+    f.outcome = MutationOutcome::unknown;
+    cases.push_back({f, [](auto& m) {
+                         return m.model == "Note" && m.conflict && m.outcome == MutationOutcome::unknown;
+                     }});
+    for (std::size_t i = 0; i < cases.size(); ++i)
+        for (std::size_t limit : {1, 2, 5, 500}) {
+            INFO("case " << i << ", limit " << limit);
+            auto got = walk_mutations(st, c.request.id, cases[i].first, limit);
+            CHECK(seqs(got) == expect(cases[i].second));
+            for (const auto& m : got) CHECK(m.request_id == c.request.id);
+        }
+    CHECK(expect(cases[2].second).size() == 5);
+    CHECK(st.count_mutations() == 17);
+}
+
+TEMPLATE_LIST_TEST_CASE("storage contract: prune by age and by count, oldest first", "[storage][contract]",
+                        Backends) {
+    TestType backend;
+    Storage& st = *backend.storage;
+    for (long i = 0; i < 10; ++i) st.write_batch({simple_request(i, T0 + i * 1000, "c1", 2, i % 2 ? "Task" : "Note")});
+    REQUIRE(st.count_requests() == 10);
+    REQUIRE(st.count_mutations() == 20);
+    auto remaining = [&] {
+        auto ids = ids_of(walk(st, {}, 500));
+        std::reverse(ids.begin(), ids.end());
+        return ids;
+    };
+    auto ids_from = [](long first, long last) {
+        std::vector<std::string> out;
+        for (long i = first; i <= last; ++i) out.push_back(make_id('R', i));
+        return out;
+    };
+
+    SECTION("nothing to do") {
+        CHECK(st.prune({}, T0 + 1'000'000, 100) == 0);
+        RetentionPolicy keep_all;
+        keep_all.max_requests = 10;
+        keep_all.max_age_us = 1'000'000'000;
+        CHECK(st.prune(keep_all, T0 + 10'000, 100) == 0);
+        RetentionPolicy p;
+        p.max_requests = 1;
+        CHECK(st.prune(p, T0, 0) == 0);  // a zero budget deletes nothing
+        CHECK(st.count_requests() == 10);
+    }
+    SECTION("by age: strictly older than now - max_age, in small steps") {
+        RetentionPolicy p;
+        p.max_age_us = 3000;
+        const Micros now = T0 + 10'000;  // cutoff T0+7000: rows 0..6 go, row 7 (exactly at cutoff) stays
+        CHECK(st.prune(p, now, 3) == 3);
+        CHECK(remaining() == ids_from(3, 9));
+        CHECK(st.prune(p, now, 3) == 3);
+        CHECK(st.prune(p, now, 3) == 1);
+        CHECK(st.prune(p, now, 3) == 0);
+        CHECK(remaining() == ids_from(7, 9));
+        CHECK(st.count_requests() == 3);
+        CHECK(st.count_mutations() == 6);
+        CHECK_FALSE(st.get_mutation(make_id('M', 0)));
+        CHECK_FALSE(st.get_request(make_id('R', 6)));
+        CHECK(st.get_mutation(make_id('M', 7000)));
+        CHECK(st.list_mutations(make_id('R', 2), {}, {}).items.empty());
+        RequestFilter note;
+        note.model = "Note";  // rows 0,2,4,6 gone, 8 left
+        CHECK(ids_of(walk(st, note, 2)) == std::vector<std::string>{make_id('R', 8)});
+    }
+    SECTION("by count: newest kept") {
+        RetentionPolicy p;
+        p.max_requests = 4;
+        CHECK(st.prune(p, T0, 100) == 6);
+        CHECK(st.prune(p, T0, 100) == 0);
+        CHECK(remaining() == ids_from(6, 9));
+        CHECK(st.count_mutations() == 8);
+        RequestFilter task;
+        task.model = "Task";
+        CHECK(ids_of(walk(st, task, 1)) == std::vector<std::string>{make_id('R', 9), make_id('R', 7)});
+    }
+    SECTION("both limits apply: the stricter one wins") {
+        RetentionPolicy p;
+        p.max_requests = 8;
+        p.max_age_us = 5500;
+        CHECK(st.prune(p, T0 + 10'000, 100) == 5);  // age removes 0..4; count alone would remove 2
+        p.max_requests = 2;
+        CHECK(st.prune(p, T0 + 10'000, 2) == 2);
+        CHECK(st.prune(p, T0 + 10'000, 2) == 1);
+        CHECK(st.prune(p, T0 + 10'000, 2) == 0);
+        CHECK(remaining() == ids_from(8, 9));
+    }
+    SECTION("pruned rows leave storage usable and ids reusable") {
+        RetentionPolicy p;
+        p.max_requests = 1;
+        CHECK(st.prune(p, T0, 1000) == 9);
+        st.write_batch({simple_request(0, T0 + 50'000, "c1", 2)});
+        CHECK(st.count_requests() == 2);
+        CHECK(st.count_mutations() == 4);
+        CHECK(st.get_mutation(make_id('M', 1)));
+    }
+}
+
+TEMPLATE_LIST_TEST_CASE("storage contract: write_batch is all or nothing", "[storage][contract]", Backends) {
+    TestType backend;
+    Storage& st = *backend.storage;
+    st.write_batch({simple_request(1, T0, "c1", 2)});
+    const std::string secret = "S3cr3t-value-9f2b";
+    auto with_secret = [&](CapturedRequest c) {
+        c.request.request_body = "{\"password\":\"" + secret + "\"}";
+        c.request.client_id = secret;
+        return c;
+    };
+    auto expect_failure = [&](const std::vector<CapturedRequest>& batch) {
+        try {
+            st.write_batch(batch);
+            FAIL("write_batch accepted a bad batch");
+        } catch (const StorageError& e) {
+            CHECK_FALSE(e.transient());  // retrying cannot help
+            CHECK(std::string(e.what()).find(secret) == std::string::npos);
+        }
+        CHECK(st.count_requests() == 1);
+        CHECK(st.count_mutations() == 2);
+        CHECK_FALSE(st.get_request(make_id('R', 2)));
+        CHECK_FALSE(st.get_mutation(make_id('M', 2000)));
+        CHECK(ids_of(walk(st, {}, 10)) == std::vector<std::string>{make_id('R', 1)});
+    };
+    SECTION("duplicate of a stored request") {
+        expect_failure({with_secret(simple_request(2, T0 + 5, "c2", 2)), with_secret(simple_request(1, T0 + 6))});
+    }
+    SECTION("duplicate within the batch") {
+        expect_failure({with_secret(simple_request(2, T0 + 5, "c2", 2)), with_secret(simple_request(2, T0 + 6))});
+    }
+    SECTION("duplicate mutation id") {
+        auto a = with_secret(simple_request(2, T0 + 5, "c2", 2));
+        auto b = simple_request(3, T0 + 6, "c2", 1);
+        b.mutations[0].id = make_id('M', 1000);  // belongs to request 1
+        expect_failure({a, b});
+    }
+    SECTION("ids that cannot be paged") {
+        auto a = with_secret(simple_request(2, T0 + 5, "c2", 2));
+        auto b = simple_request(3, T0 + 6);
+        b.request.id = "has space";
+        expect_failure({a, b});
+        b.request.id = "";
+        expect_failure({a, b});
+        b.request.id = std::string(65, 'a');
+        expect_failure({a, b});
+        auto d = simple_request(4, T0 + 7, "c2", 1);
+        d.mutations[0].id = "bad/id";
+        expect_failure({a, d});
+    }
+    // Still writable afterwards.
+    st.write_batch({simple_request(2, T0 + 5, "c2", 2)});
+    CHECK(st.count_requests() == 2);
+    CHECK(st.count_mutations() == 4);
+}
+
+TEMPLATE_LIST_TEST_CASE("storage contract: readers page while a writer writes", "[storage][contract]", Backends) {
+    TestType backend;
+    Storage& st = *backend.storage;
+    std::atomic<bool> done{false};
+    std::string writer_error, reader_error;
+    std::thread writer([&] {
+        try {
+            for (long b = 0; b < 120; ++b) {
+                std::vector<CapturedRequest> batch;
+                for (long k = 0; k < 4; ++k) batch.push_back(simple_request(b * 4 + k, T0 + b * 10 + k, "c1", 2));
+                st.write_batch(batch);
+            }
+        } catch (const std::exception& e) {
+            writer_error = e.what();
+        }
+        done = true;
+    });
+    struct Join {  // a failed REQUIRE must not leave the writer running
+        std::atomic<bool>& done;
+        std::thread& t;
+        ~Join() {
+            done = true;
+            if (t.joinable()) t.join();
+        }
+    } join{done, writer};
+    int walks = 0;
+    try {
+        while (!done || walks < 2) {
+            auto before = st.count_requests();
+            auto rows = walk(st, {}, 7);
+            auto after = st.count_requests();
+            ++walks;
+            // Everything present when the walk began is seen once; the order never goes backwards.
+            REQUIRE(rows.size() >= before);
+            REQUIRE(rows.size() <= after);
+            for (std::size_t i = 1; i < rows.size(); ++i)
+                REQUIRE(std::tie(rows[i - 1].started_at_us, rows[i - 1].id) > std::tie(rows[i].started_at_us, rows[i].id));
+            if (!rows.empty()) {
+                // A listed request is complete: its mutations were committed with it.
+                auto muts = st.list_mutations(rows.front().id, {}, {});
+                REQUIRE(muts.items.size() == 2);
+                REQUIRE(st.get_request(rows.back().id));
+            }
+        }
+    } catch (const std::exception& e) {
+        reader_error = e.what();
+    }
+    writer.join();
+    CHECK(writer_error.empty());
+    CHECK(reader_error.empty());
+    CHECK(walks >= 2);
+    CHECK(st.count_requests() == 480);
+    CHECK(st.count_mutations() == 960);
+}
+
+#ifdef TETHER_HAVE_SQLITE
+
+TEST_CASE("sqlite storage: data and schema version persist across reopen", "[storage][sqlite]") {
+    test::TempDir dir;
+    const auto db = dir.file("persist.db");
+    {
+        auto st = open_sqlite_storage({db});
+        st->write_batch({simple_request(1, T0, "c1", 3), simple_request(2, T0 + 1, "c2", 1, "Note")});
+        CHECK(st->describe() == "sqlite:" + db);
+    }
+    {
+        SQLite::Database raw(db);
+        CHECK(raw.execAndGet("SELECT max(version) FROM schema_version").getInt() == sqlite_schema_version());
+        CHECK(sqlite_schema_version() >= 1);
+    }
+    auto st = open_sqlite_storage({db});  // reopening does not migrate again or lose anything
+    CHECK(st->count_requests() == 2);
+    CHECK(st->count_mutations() == 4);
+    RequestFilter note;
+    note.model = "Note";
+    CHECK(ids_of(st->list_requests(note, {}).items) == std::vector<std::string>{make_id('R', 2)});
+    SQLite::Database raw(db);
+    CHECK(raw.execAndGet("SELECT count(*) FROM schema_version").getInt() == sqlite_schema_version());
+}
+
+TEST_CASE("sqlite storage: a database from a newer schema version is refused", "[storage][sqlite]") {
+    test::TempDir dir;
+    const auto db = dir.file("future.db");
+    open_sqlite_storage({db})->write_batch({simple_request(1, T0)});
+    {
+        SQLite::Database raw(db, SQLite::OPEN_READWRITE);
+        raw.exec("INSERT INTO schema_version (version, applied_at) VALUES (" +
+                 std::to_string(sqlite_schema_version() + 1) + ", 0)");
+    }
+    try {
+        open_sqlite_storage({db});
+        FAIL("opened a database with a newer schema");
+    } catch (const StorageError& e) {
+        CHECK_FALSE(e.transient());
+        std::string msg = e.what();
+        CHECK(msg.find("newer") != std::string::npos);
+        CHECK(msg.find(std::to_string(sqlite_schema_version() + 1)) != std::string::npos);
+        CHECK(msg.find(db) != std::string::npos);
+    }
+}
+
+TEST_CASE("sqlite storage: WAL mode, and clear errors for unusable files", "[storage][sqlite]") {
+    test::TempDir dir;
+    const auto db = dir.file("wal.db");
+    auto st = open_sqlite_storage({db});
+    st->write_batch({simple_request(1, T0)});
+    {
+        SQLite::Database raw(db);
+        CHECK(raw.execAndGet("PRAGMA journal_mode").getString() == "wal");
+    }
+    CHECK_THROWS_AS(open_sqlite_storage({dir.file("no/such/dir/x.db")}), StorageError);
+    {
+        std::FILE* f = std::fopen(dir.file("garbage.db").c_str(), "wb");
+        REQUIRE(f);
+        std::fputs("this is definitely not an SQLite database file, just some text padding it out....", f);
+        std::fclose(f);
+    }
+    try {
+        open_sqlite_storage({dir.file("garbage.db")});
+        FAIL("opened a non-database file");
+    } catch (const StorageError& e) {
+        CHECK_FALSE(e.transient());
+    }
+}
+
+TEST_CASE("sqlite storage: a full database fails the batch as a whole, transiently", "[storage][sqlite]") {
+    test::TempDir dir;
+    SqliteOptions o;
+    o.path = dir.file("full.db");
+    o.max_page_count = 64;  // 256 KiB with 4 KiB pages
+    auto st = open_sqlite_storage(o);
+    st->write_batch({simple_request(1, T0, "c1", 1)});
+    std::vector<CapturedRequest> big;
+    for (long i = 2; i < 12; ++i) {
+        auto c = simple_request(i, T0 + i, "c1", 1);
+        c.request.request_body.assign(64 * 1024, 'x');
+        big.push_back(std::move(c));
+    }
+    try {
+        st->write_batch(big);
+        FAIL("a batch larger than the database cap was accepted");
+    } catch (const StorageError& e) {
+        CHECK(e.transient());  // pruning may make room: the writer should retry
+    }
+    CHECK(st->count_requests() == 1);
+    CHECK(ids_of(st->list_requests({}, {}).items) == std::vector<std::string>{make_id('R', 1)});
+    st->write_batch({simple_request(2, T0 + 2, "c1", 1)});
+    CHECK(st->count_requests() == 2);
+}
+
+#endif

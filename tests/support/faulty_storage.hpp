@@ -1,0 +1,68 @@
+#pragma once
+// A Storage decorator that fails on demand: tests flip `failing` (or set a number of
+// failures) to simulate a database that breaks and recovers.
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <vector>
+#include <thread>
+
+#include "tether/errors.hpp"
+#include "tether/storage.hpp"
+
+namespace tether::test {
+
+class FaultyStorage final : public Storage {
+public:
+    explicit FaultyStorage(std::shared_ptr<Storage> inner) : inner_(std::move(inner)) {}
+
+    std::atomic<bool> failing{false};          ///< every write fails while set
+    std::atomic<int> fail_next{0};             ///< the next N writes fail
+    std::atomic<bool> permanent{false};        ///< failures are non-transient
+    std::atomic<int> write_delay_ms{0};        ///< slow storage
+    std::atomic<std::uint64_t> attempts{0};
+    std::atomic<std::uint64_t> failures{0};
+
+    std::string describe() const override { return "faulty(" + inner_->describe() + ")"; }
+    void write_batch(const std::vector<CapturedRequest>& batch) override {
+        ++attempts;
+        if (int d = write_delay_ms.load()) std::this_thread::sleep_for(std::chrono::milliseconds(d));
+        if (failing.load() || fail_next.fetch_sub(1) > 0) {
+            ++failures;
+            throw StorageError("injected failure: disk I/O error", !permanent.load());
+        }
+        inner_->write_batch(batch);
+    }
+    Page<RequestRecord> list_requests(const RequestFilter& f, const PageRequest& p) override {
+        return inner_->list_requests(f, p);
+    }
+    std::optional<RequestRecord> get_request(std::string_view id) override { return inner_->get_request(id); }
+    Page<MutationRecord> list_mutations(std::string_view id, const MutationFilter& f, const PageRequest& p) override {
+        return inner_->list_mutations(id, f, p);
+    }
+    std::optional<MutationRecord> get_mutation(std::string_view id) override { return inner_->get_mutation(id); }
+    std::uint64_t count_requests() override { return inner_->count_requests(); }
+    std::uint64_t count_mutations() override { return inner_->count_mutations(); }
+    std::size_t prune(const RetentionPolicy& p, Micros now, std::size_t n) override { return inner_->prune(p, now, n); }
+
+private:
+    std::shared_ptr<Storage> inner_;
+};
+
+/// Collects error events for assertions.
+class CollectingErrorHandler final : public ErrorHandler {
+public:
+    void on_error(const ErrorEvent& e) noexcept override {
+        std::lock_guard<std::mutex> lock(mutex);
+        events.push_back(e);
+    }
+    std::size_t count() {
+        std::lock_guard<std::mutex> lock(mutex);
+        return events.size();
+    }
+    std::mutex mutex;
+    std::vector<ErrorEvent> events;
+};
+
+}  // namespace tether::test
