@@ -33,7 +33,8 @@ Recorder::Impl::Impl(const Config& config, std::shared_ptr<Storage> storage_, st
       clock(std::move(clock_)),
       pipeline(std::move(pipeline_)) {
     next_prune_us_ = clock->steady_us();  // prune once right away: the file may be over its limits
-    writer_ = std::thread([this] { run(); });
+    processor_ = std::thread([this] { process_loop(); });
+    writer_ = std::thread([this] { store_loop(); });
 }
 
 Recorder::Impl::~Impl() { shutdown(cfg.shutdown_timeout); }
@@ -105,9 +106,10 @@ bool Recorder::Impl::record(Exchange&& ex) noexcept {
     return true;
 }
 
-void Recorder::Impl::run() noexcept {
+// Stage 1: take a batch off the queue and turn it into records. Runs concurrently with
+// stage 2 writing the previous batch, so parsing costs no storage throughput.
+void Recorder::Impl::process_loop() noexcept {
     std::vector<Exchange> taken;
-    std::vector<CapturedRequest> batch;
     for (;;) {
         taken.clear();
         {
@@ -127,23 +129,59 @@ void Recorder::Impl::run() noexcept {
                 taken.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             }
-            in_flight_ = n;
+            in_flight_ += n;
             if (blocked_producers_ > 0 && n > 0) space_cv_.notify_all();
         }
-        if (!taken.empty()) {
-            batch.clear();
-            batch.reserve(taken.size());
-            for (auto& ex : taken) batch.push_back(pipeline->process(std::move(ex)));
-            write_with_retry(batch);
-            std::lock_guard<std::mutex> lock(mutex_);
-            done_seq_ += taken.size();
-            in_flight_ = 0;
-            done_cv_.notify_all();
+        if (taken.empty()) continue;
+        std::vector<CapturedRequest> batch;
+        batch.reserve(taken.size());
+        for (auto& ex : taken) batch.push_back(pipeline->process(std::move(ex)));
+        std::unique_lock<std::mutex> lock(mutex_);
+        handoff_cv_.wait(lock, [&] { return !handoff_ || abandon_.load(); });
+        if (abandon_.load()) {  // shutdown gave up: nobody will write this batch
+            drop(DropReason::shutdown, batch.size());
+            settle(batch.size());
+            continue;
         }
-        prune_some(taken.empty());
+        handoff_ = std::move(batch);
+        handoff_cv_.notify_all();
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    processor_exited_ = true;
+    handoff_cv_.notify_all();
+}
+
+// Stage 2: write processed batches (with retries) and run retention between them.
+void Recorder::Impl::store_loop() noexcept {
+    for (;;) {
+        std::optional<std::vector<CapturedRequest>> batch;
+        {
+            std::unique_lock<std::mutex> lock(mutex_);
+            handoff_cv_.wait_for(lock, cfg.batch_max_delay, [&] { return handoff_ || processor_exited_; });
+            if (handoff_) {
+                batch = std::move(handoff_);
+                handoff_.reset();
+                handoff_cv_.notify_all();  // the slot is free: stage 1 may hand over the next one
+            } else if (processor_exited_) {
+                break;
+            }
+        }
+        if (batch) {
+            write_with_retry(*batch);
+            std::lock_guard<std::mutex> lock(mutex_);
+            settle(batch->size());
+        }
+        prune_some(!batch);
     }
     std::lock_guard<std::mutex> lock(mutex_);
     writer_exited_ = true;
+    done_cv_.notify_all();
+}
+
+// Caller holds mutex_: `n` in-flight exchanges are now written or dropped.
+void Recorder::Impl::settle(std::size_t n) noexcept {
+    done_seq_ += n;
+    in_flight_ -= n;
     done_cv_.notify_all();
 }
 
@@ -236,8 +274,10 @@ bool Recorder::Impl::shutdown(std::chrono::milliseconds timeout) {
             queued_bytes_ = 0;
             abandon_.store(true);
             done_cv_.notify_all();
+            handoff_cv_.notify_all();
         }
     }
+    processor_.join();
     writer_.join();
     return abandoned == 0 && !abandon_.load();
 }

@@ -7,6 +7,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "pipeline.hpp"
@@ -36,7 +37,9 @@ struct Recorder::Impl {
     std::unique_ptr<detail::Pipeline> pipeline;
 
 private:
-    void run() noexcept;
+    void process_loop() noexcept;
+    void store_loop() noexcept;
+    void settle(std::size_t n) noexcept;
     void write_with_retry(std::vector<CapturedRequest>& batch) noexcept;
     void prune_some(bool idle) noexcept;
     void drop(DropReason reason, std::uint64_t n) noexcept;
@@ -46,6 +49,7 @@ private:
     std::condition_variable writer_cv_;  // wakes the writer: batch full, flush, shutdown
     std::condition_variable space_cv_;   // wakes blocked producers (OverflowPolicy::block)
     std::condition_variable done_cv_;    // wakes flush()/shutdown() waiters
+    std::condition_variable handoff_cv_; // between the processing and the storage stage
     std::deque<Exchange> queue_;
     std::size_t queued_bytes_ = 0;
     std::size_t blocked_producers_ = 0;
@@ -55,11 +59,14 @@ private:
     std::size_t flush_waiters_ = 0;
     bool stopping_ = false;               // no new exchanges
     bool writer_exited_ = false;
+    bool processor_exited_ = false;
+    std::optional<std::vector<CapturedRequest>> handoff_;  // one processed batch waiting to be written
     std::atomic<bool> abandon_{false};    // shutdown timed out: stop retrying
     std::atomic<std::uint64_t> offered_{0}, written_{0}, truncated_{0}, batches_{0}, storage_errors_{0}, pruned_{0};
     std::array<std::atomic<std::uint64_t>, 4> dropped_{};
     Micros next_prune_us_ = 0;
-    std::thread writer_;
+    std::thread processor_;  // stage 1: parse, redact, diff
+    std::thread writer_;     // stage 2: storage writes and retention
 };
 
 }  // namespace tether

@@ -37,9 +37,9 @@ struct SqliteBackend {
 struct SqliteMemoryBackend {
     std::shared_ptr<Storage> storage = open_sqlite_storage({":memory:"});
 };
-using Backends = std::tuple<MemoryBackend, SqliteBackend, SqliteMemoryBackend>;
+#define TETHER_STORAGE_BACKENDS MemoryBackend, SqliteBackend, SqliteMemoryBackend
 #else
-using Backends = std::tuple<MemoryBackend>;
+#define TETHER_STORAGE_BACKENDS MemoryBackend
 #endif
 
 constexpr Micros T0 = 1'700'000'000'000'000;
@@ -327,7 +327,7 @@ struct Dataset {
 
 }  // namespace
 
-TEMPLATE_LIST_TEST_CASE("storage contract: every field round-trips", "[storage][contract]", Backends) {
+TEMPLATE_TEST_CASE("storage contract: every field round-trips", "[storage][contract]", TETHER_STORAGE_BACKENDS) {
     TestType backend;
     Storage& st = *backend.storage;
 
@@ -446,7 +446,7 @@ TEMPLATE_LIST_TEST_CASE("storage contract: every field round-trips", "[storage][
     }
 }
 
-TEMPLATE_LIST_TEST_CASE("storage contract: unknown ids and empty stores", "[storage][contract]", Backends) {
+TEMPLATE_TEST_CASE("storage contract: unknown ids and empty stores", "[storage][contract]", TETHER_STORAGE_BACKENDS) {
     TestType backend;
     Storage& st = *backend.storage;
     CHECK_FALSE(st.describe().empty());
@@ -468,7 +468,7 @@ TEMPLATE_LIST_TEST_CASE("storage contract: unknown ids and empty stores", "[stor
     CHECK(st.count_mutations() == 2);
 }
 
-TEMPLATE_LIST_TEST_CASE("storage contract: newest first, ties broken by id", "[storage][contract]", Backends) {
+TEMPLATE_TEST_CASE("storage contract: newest first, ties broken by id", "[storage][contract]", TETHER_STORAGE_BACKENDS) {
     TestType backend;
     Storage& st = *backend.storage;
     st.write_batch({simple_request(5, T0 + 10), simple_request(2, T0 + 20), simple_request(9, T0 + 20)});
@@ -480,8 +480,8 @@ TEMPLATE_LIST_TEST_CASE("storage contract: newest first, ties broken by id", "[s
     for (std::size_t limit : {1, 2, 4}) CHECK(ids_of(walk(st, {}, limit)) == ids);
 }
 
-TEMPLATE_LIST_TEST_CASE("storage contract: filters alone and combined, across pages", "[storage][contract]",
-                        Backends) {
+TEMPLATE_TEST_CASE("storage contract: filters alone and combined, across pages", "[storage][contract]",
+                        TETHER_STORAGE_BACKENDS) {
     TestType backend;
     Storage& st = *backend.storage;
     Dataset data;
@@ -565,8 +565,8 @@ TEMPLATE_LIST_TEST_CASE("storage contract: filters alone and combined, across pa
     CHECK(data.expected(cases[1].second).size() < data.rows.size());
 }
 
-TEMPLATE_LIST_TEST_CASE("storage contract: keyset pages see each row once while rows are added",
-                        "[storage][contract]", Backends) {
+TEMPLATE_TEST_CASE("storage contract: keyset pages see each row once while rows are added",
+                        "[storage][contract]", TETHER_STORAGE_BACKENDS) {
     TestType backend;
     Storage& st = *backend.storage;
     Dataset data(45);
@@ -600,8 +600,8 @@ TEMPLATE_LIST_TEST_CASE("storage contract: keyset pages see each row once while 
     }
 }
 
-TEMPLATE_LIST_TEST_CASE("storage contract: bad cursors and limits are InvalidArgument", "[storage][contract]",
-                        Backends) {
+TEMPLATE_TEST_CASE("storage contract: bad cursors and limits are InvalidArgument", "[storage][contract]",
+                        TETHER_STORAGE_BACKENDS) {
     TestType backend;
     Storage& st = *backend.storage;
     st.write_batch({simple_request(1, T0, "c1", 3), simple_request(2, T0 + 1)});
@@ -669,8 +669,8 @@ TEMPLATE_LIST_TEST_CASE("storage contract: bad cursors and limits are InvalidArg
     }
 }
 
-TEMPLATE_LIST_TEST_CASE("storage contract: mutations page in seq order and filter", "[storage][contract]",
-                        Backends) {
+TEMPLATE_TEST_CASE("storage contract: mutations page in seq order and filter", "[storage][contract]",
+                        TETHER_STORAGE_BACKENDS) {
     TestType backend;
     Storage& st = *backend.storage;
     auto c = simple_request(1, T0, "c1", 0);
@@ -726,8 +726,8 @@ TEMPLATE_LIST_TEST_CASE("storage contract: mutations page in seq order and filte
     CHECK(st.count_mutations() == 17);
 }
 
-TEMPLATE_LIST_TEST_CASE("storage contract: prune by age and by count, oldest first", "[storage][contract]",
-                        Backends) {
+TEMPLATE_TEST_CASE("storage contract: prune by age and by count, oldest first", "[storage][contract]",
+                        TETHER_STORAGE_BACKENDS) {
     TestType backend;
     Storage& st = *backend.storage;
     for (long i = 0; i < 10; ++i) st.write_batch({simple_request(i, T0 + i * 1000, "c1", 2, i % 2 ? "Task" : "Note")});
@@ -808,7 +808,7 @@ TEMPLATE_LIST_TEST_CASE("storage contract: prune by age and by count, oldest fir
     }
 }
 
-TEMPLATE_LIST_TEST_CASE("storage contract: write_batch is all or nothing", "[storage][contract]", Backends) {
+TEMPLATE_TEST_CASE("storage contract: write_batch is all or nothing", "[storage][contract]", TETHER_STORAGE_BACKENDS) {
     TestType backend;
     Storage& st = *backend.storage;
     st.write_batch({simple_request(1, T0, "c1", 2)});
@@ -863,7 +863,7 @@ TEMPLATE_LIST_TEST_CASE("storage contract: write_batch is all or nothing", "[sto
     CHECK(st.count_mutations() == 4);
 }
 
-TEMPLATE_LIST_TEST_CASE("storage contract: readers page while a writer writes", "[storage][contract]", Backends) {
+TEMPLATE_TEST_CASE("storage contract: readers page while a writer writes", "[storage][contract]", TETHER_STORAGE_BACKENDS) {
     TestType backend;
     Storage& st = *backend.storage;
     std::atomic<bool> done{false};
