@@ -419,7 +419,9 @@ CapturedRequest Pipeline::process(Exchange&& ex) noexcept {
     CapturedRequest out;
     auto& req = out.request;
     try {
-        req.id = ex.id.empty() ? ids_.next() : std::move(ex.id);
+        // A preset id must be a ULID: storage keys and cursors depend on it.
+        const bool bad_id = !ex.id.empty() && !is_valid_ulid(ex.id);
+        req.id = (ex.id.empty() || bad_id) ? ids_.next() : std::move(ex.id);
         req.kind = ex.kind;
         req.client_id = std::move(ex.client_id);
         req.client_version = std::move(ex.client_version);
@@ -445,6 +447,8 @@ CapturedRequest Pipeline::process(Exchange&& ex) noexcept {
         json::monotonic_resource arena;
         json::storage_ptr sp(&arena);
         Processor p(redactor_, options_, out);
+        if (bad_id)
+            p.note("recorder", "/id", "the host-supplied request id is not a ULID; a new id was assigned", false);
         auto request = p.body(std::move(ex.request_body), "request", req.request_body, req.request_parse_error,
                               req.request_body_scrubbed, req.request_body_dropped, req.request_truncated, sp);
         auto response = p.body(std::move(ex.response_body), "response", req.response_body, req.response_parse_error,

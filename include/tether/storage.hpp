@@ -58,7 +58,9 @@ public:
     /// "memory", "sqlite:/path/to/file.db", …
     virtual std::string describe() const = 0;
 
-    /// Store a batch atomically: all of it or nothing (throws StorageError).
+    /// Store a batch atomically: all of it or nothing (throws StorageError). Request and
+    /// mutation ids must be unique and 1-64 characters of [0-9A-Za-z_-] (the pipeline uses
+    /// ULIDs); each mutation belongs to the request it is listed under, whatever its request_id.
     virtual void write_batch(const std::vector<CapturedRequest>& batch) = 0;
 
     /// Request list, newest first. Items carry no bodies, headers or notes.

@@ -1,9 +1,8 @@
 // The Storage contract: one suite, run against every backend. A backend is correct when it
 // passes this file unchanged; SQLite-specific behaviour (files, schema, WAL) is at the end.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <functional>
 #include <set>
@@ -392,8 +391,13 @@ TEMPLATE_TEST_CASE("storage contract: every field round-trips", "[storage][contr
     m.reason = "conflict";
     m.rejection_data_json = R"({"messages":{}})";
     m.validation_json = R"({"title":["The title field is required."]})";
-    m.conflict = ConflictInfo{"conflict", "note_field_merge", Resolution::merged,
-                              R"({"title":"Server","done":true})", "2026-11-24T10:00:00.000000Z", true, false};
+    m.conflict = ConflictInfo{"conflict",
+                              "note_field_merge",
+                              Resolution::merged,
+                              R"({"title":"Server","done":true})",
+                              "2026-11-24T10:00:00.000000Z",
+                              true,
+                              false};
     m.state_before_json = R"({"title":"Old"})";
     m.state_after_json = "null";
     m.payload_diff = {{"/title", ChangeOp::changed, "\"Old\"", "\"Buy milk\""},
@@ -466,9 +470,24 @@ TEMPLATE_TEST_CASE("storage contract: unknown ids and empty stores", "[storage][
     CHECK(none.next_cursor.empty());
     CHECK(st.count_requests() == 1);
     CHECK(st.count_mutations() == 2);
+
+    // The batch's grouping decides which request a mutation belongs to.
+    auto c = simple_request(2, T0 + 1, "c1", 1);
+    c.mutations[0].request_id.clear();
+    c.request.request_body.assign(3u << 20, 'b');  // several MB: overflow pages, no copies lost
+    c.request.request_body[12345] = '\0';
+    st.write_batch({c});
+    auto m = st.get_mutation(c.mutations[0].id);
+    REQUIRE(m);
+    CHECK(m->request_id == c.request.id);
+    CHECK(st.list_mutations(c.request.id, {}, {}).items.size() == 1);
+    auto big = st.get_request(c.request.id);
+    REQUIRE(big);
+    CHECK(big->request_body == c.request.request_body);
 }
 
-TEMPLATE_TEST_CASE("storage contract: newest first, ties broken by id", "[storage][contract]", TETHER_STORAGE_BACKENDS) {
+TEMPLATE_TEST_CASE("storage contract: newest first, ties broken by id", "[storage][contract]",
+                   TETHER_STORAGE_BACKENDS) {
     TestType backend;
     Storage& st = *backend.storage;
     st.write_batch({simple_request(5, T0 + 10), simple_request(2, T0 + 20), simple_request(9, T0 + 20)});
@@ -481,7 +500,7 @@ TEMPLATE_TEST_CASE("storage contract: newest first, ties broken by id", "[storag
 }
 
 TEMPLATE_TEST_CASE("storage contract: filters alone and combined, across pages", "[storage][contract]",
-                        TETHER_STORAGE_BACKENDS) {
+                   TETHER_STORAGE_BACKENDS) {
     TestType backend;
     Storage& st = *backend.storage;
     Dataset data;
@@ -505,7 +524,8 @@ TEMPLATE_TEST_CASE("storage contract: filters alone and combined, across pages",
     add("model only listed", [](RequestFilter& f) { f.model = "OnlyListed"; });
     add("unknown model", [](RequestFilter& f) { f.model = "Nope"; });
     for (int o = 0; o < 4; ++o)
-        add(std::string("outcome=") + to_string(RequestOutcome(o)), [o](RequestFilter& f) { f.outcome = RequestOutcome(o); });
+        add(std::string("outcome=") + to_string(RequestOutcome(o)),
+            [o](RequestFilter& f) { f.outcome = RequestOutcome(o); });
     add("failed_only", [](RequestFilter& f) { f.failed_only = true; });
     add("failed_only+outcome ok (empty)", [](RequestFilter& f) {
         f.failed_only = true;
@@ -565,8 +585,8 @@ TEMPLATE_TEST_CASE("storage contract: filters alone and combined, across pages",
     CHECK(data.expected(cases[1].second).size() < data.rows.size());
 }
 
-TEMPLATE_TEST_CASE("storage contract: keyset pages see each row once while rows are added",
-                        "[storage][contract]", TETHER_STORAGE_BACKENDS) {
+TEMPLATE_TEST_CASE("storage contract: keyset pages see each row once while rows are added", "[storage][contract]",
+                   TETHER_STORAGE_BACKENDS) {
     TestType backend;
     Storage& st = *backend.storage;
     Dataset data(45);
@@ -601,28 +621,28 @@ TEMPLATE_TEST_CASE("storage contract: keyset pages see each row once while rows 
 }
 
 TEMPLATE_TEST_CASE("storage contract: bad cursors and limits are InvalidArgument", "[storage][contract]",
-                        TETHER_STORAGE_BACKENDS) {
+                   TETHER_STORAGE_BACKENDS) {
     TestType backend;
     Storage& st = *backend.storage;
     st.write_batch({simple_request(1, T0, "c1", 3), simple_request(2, T0 + 1)});
 
     std::vector<std::string> bad = {
         "not a cursor!",
-        "djE6MTox=",                              // padding is not produced by encode_cursor
-        b64url("v2:1:abc"),                       // unknown version
-        b64url("v1:abc:def"),                     // not an integer
-        b64url("v1:+5:abc"),                      // non-canonical integer
+        "djE6MTox=",           // padding is not produced by encode_cursor
+        b64url("v2:1:abc"),    // unknown version
+        b64url("v1:abc:def"),  // not an integer
+        b64url("v1:+5:abc"),   // non-canonical integer
         b64url("v1:05:abc"),
         b64url("v1:-0:abc"),
-        b64url("v1:99999999999999999999:abc"),   // overflow
-        b64url("v1:5"),                           // no id
-        b64url("v1:5:"),                          // empty id
-        b64url("v1:5:a.b"),                       // id charset
+        b64url("v1:99999999999999999999:abc"),  // overflow
+        b64url("v1:5"),                         // no id
+        b64url("v1:5:"),                        // empty id
+        b64url("v1:5:a.b"),                     // id charset
         b64url("v1:5:a b"),
         b64url("v1:5:" + std::string(65, 'a')),  // id too long
         b64url(std::string("v1:5:a\0b", 8)),
-        b64url("v1:5:abc") + "A",                 // trailing garbage
-        b64url("v1:5:abc") + "AA",                // impossible length
+        b64url("v1:5:abc") + "A",   // trailing garbage
+        b64url("v1:5:abc") + "AA",  // impossible length
         std::string(500, 'A'),
     };
     auto good = encode_cursor({T0, make_id('R', 2)});
@@ -670,7 +690,7 @@ TEMPLATE_TEST_CASE("storage contract: bad cursors and limits are InvalidArgument
 }
 
 TEMPLATE_TEST_CASE("storage contract: mutations page in seq order and filter", "[storage][contract]",
-                        TETHER_STORAGE_BACKENDS) {
+                   TETHER_STORAGE_BACKENDS) {
     TestType backend;
     Storage& st = *backend.storage;
     auto c = simple_request(1, T0, "c1", 0);
@@ -712,9 +732,8 @@ TEMPLATE_TEST_CASE("storage contract: mutations page in seq order and filter", "
     cases.push_back({f, [](auto& m) { return m.model == "Note"; }});
     f.conflicted_only = true;
     f.outcome = MutationOutcome::unknown;
-    cases.push_back({f, [](auto& m) {
-                         return m.model == "Note" && m.conflict && m.outcome == MutationOutcome::unknown;
-                     }});
+    cases.push_back(
+        {f, [](auto& m) { return m.model == "Note" && m.conflict && m.outcome == MutationOutcome::unknown; }});
     for (std::size_t i = 0; i < cases.size(); ++i)
         for (std::size_t limit : {1, 2, 5, 500}) {
             INFO("case " << i << ", limit " << limit);
@@ -727,7 +746,7 @@ TEMPLATE_TEST_CASE("storage contract: mutations page in seq order and filter", "
 }
 
 TEMPLATE_TEST_CASE("storage contract: prune by age and by count, oldest first", "[storage][contract]",
-                        TETHER_STORAGE_BACKENDS) {
+                   TETHER_STORAGE_BACKENDS) {
     TestType backend;
     Storage& st = *backend.storage;
     for (long i = 0; i < 10; ++i) st.write_batch({simple_request(i, T0 + i * 1000, "c1", 2, i % 2 ? "Task" : "Note")});
@@ -863,7 +882,8 @@ TEMPLATE_TEST_CASE("storage contract: write_batch is all or nothing", "[storage]
     CHECK(st.count_mutations() == 4);
 }
 
-TEMPLATE_TEST_CASE("storage contract: readers page while a writer writes", "[storage][contract]", TETHER_STORAGE_BACKENDS) {
+TEMPLATE_TEST_CASE("storage contract: readers page while a writer writes", "[storage][contract]",
+                   TETHER_STORAGE_BACKENDS) {
     TestType backend;
     Storage& st = *backend.storage;
     std::atomic<bool> done{false};
@@ -899,7 +919,8 @@ TEMPLATE_TEST_CASE("storage contract: readers page while a writer writes", "[sto
             REQUIRE(rows.size() >= before);
             REQUIRE(rows.size() <= after);
             for (std::size_t i = 1; i < rows.size(); ++i)
-                REQUIRE(std::tie(rows[i - 1].started_at_us, rows[i - 1].id) > std::tie(rows[i].started_at_us, rows[i].id));
+                REQUIRE(std::tie(rows[i - 1].started_at_us, rows[i - 1].id) >
+                        std::tie(rows[i].started_at_us, rows[i].id));
             if (!rows.empty()) {
                 // A listed request is complete: its mutations were committed with it.
                 auto muts = st.list_mutations(rows.front().id, {}, {});

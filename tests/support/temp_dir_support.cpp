@@ -1,10 +1,10 @@
-#include "support/temp_dir.hpp"
-
 #include <stdlib.h>  // mkdtemp
 
 #include <cerrno>
 #include <stdexcept>
 #include <system_error>
+
+#include "support/temp_dir.hpp"
 
 namespace tether::test {
 

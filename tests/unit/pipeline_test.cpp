@@ -348,4 +348,10 @@ TEST_CASE("pipeline: host-provided ids, instance and client id win over the body
     CHECK(out.request.instance == "eu-2");
     CHECK(out.request.replay_of == "01JD3Z6Q8Y9V4K2M1N0P7R5S3B");
     CHECK(out.mutations[0].instance == "eu-2");
+
+    auto bad = push(push_request("c", {a}), push_response({a.mutation_id}));
+    bad.id = "not a ulid; DROP TABLE";
+    auto fixed = f.run(std::move(bad));
+    CHECK(is_valid_ulid(fixed.request.id));
+    CHECK(has_note(fixed.request, "/id", "not a ULID", false));
 }

@@ -90,15 +90,17 @@ public:
     Page<RequestRecord> list_requests(const RequestFilter& filter, const PageRequest& page) override {
         validate_page(page);
         std::shared_lock lock(mutex_);
-        // Start below the cursor (or below `to`), walk towards older rows.
-        Key upper{INT64_MAX, std::string()};
+        // Start below the tighter of cursor and `to`, walk towards older rows.
         auto it = requests_.end();
+        auto below = [&](const Key& k) {
+            auto b = requests_.lower_bound(k);
+            if (it == requests_.end() || (b != requests_.end() && b->first < it->first)) it = b;
+        };
         if (!page.cursor.empty()) {
             auto c = decode_cursor(page.cursor);
-            upper = {c.primary, c.id};
-            it = requests_.lower_bound(upper);
+            below({c.primary, std::move(c.id)});
         }
-        if (filter.to_us && Key{*filter.to_us, std::string()} < upper) it = requests_.lower_bound({*filter.to_us, {}});
+        if (filter.to_us) below({*filter.to_us, std::string()});  // "" sorts before every id
 
         Page<RequestRecord> out;
         while (it != requests_.begin()) {

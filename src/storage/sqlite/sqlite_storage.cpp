@@ -144,16 +144,19 @@ bool is_transient(int code) noexcept {
         case SQLITE_CANTOPEN:
         case SQLITE_PROTOCOL:
         case SQLITE_INTERRUPT:
-        case SQLITE_READONLY: return true;
-        default: return false;
+        case SQLITE_READONLY:
+            return true;
+        default:
+            return false;
     }
 }
 
 // SQLite's messages name tables, columns and constraints, never bound values; all values
 // here are bound, so the message cannot leak captured data.
 StorageError to_storage_error(const std::string& where, const SQLite::Exception& e) {
-    return StorageError("sqlite: " + where + ": " + e.what() + " (code " + std::to_string(e.getExtendedErrorCode()) + ")",
-                        is_transient(e.getErrorCode()));
+    return StorageError(
+        "sqlite: " + where + ": " + e.what() + " (code " + std::to_string(e.getExtendedErrorCode()) + ")",
+        is_transient(e.getErrorCode()));
 }
 
 [[noreturn]] void corrupt(const char* column) {
@@ -354,7 +357,8 @@ constexpr const char* request_summary_columns =
     "r.new_sync_cursor, r.pull_limit, r.has_more, r.request_truncated, r.response_truncated, "
     "r.request_body_dropped, r.response_body_dropped, r.request_body_scrubbed, r.response_body_scrubbed, "
     "r.request_parse_error, r.response_parse_error, r.replay_of, r.recorded_at";
-constexpr const char* request_detail_columns = ", r.headers, r.redacted_paths, r.notes, r.request_body, r.response_body";
+constexpr const char* request_detail_columns =
+    ", r.headers, r.redacted_paths, r.notes, r.request_body, r.response_body";
 constexpr int request_column_count = 34;
 
 constexpr const char* mutation_columns =
@@ -402,7 +406,8 @@ RequestRecord read_request(SQLite::Statement& s, bool detail) {
     r.request_body_scrubbed = col_bool(s, 23);
     r.response_body_scrubbed = col_bool(s, 24);
     if (!s.isColumnNull(25)) r.request_parse_error = parse_failure_from(col_str(s, 25), "requests.request_parse_error");
-    if (!s.isColumnNull(26)) r.response_parse_error = parse_failure_from(col_str(s, 26), "requests.response_parse_error");
+    if (!s.isColumnNull(26))
+        r.response_parse_error = parse_failure_from(col_str(s, 26), "requests.response_parse_error");
     r.replay_of = col_str(s, 27);
     r.recorded_at_us = s.getColumn(28).getInt64();
     if (detail) {
@@ -473,8 +478,8 @@ public:
                                                  strip_alias(request_summary_columns) +
                                                  strip_alias(request_detail_columns) + ") VALUES (" +
                                                  placeholders(request_column_count) + ")");
-            insert_mutation_.emplace(writer_, std::string("INSERT INTO mutations (") + mutation_columns +
-                                                  ") VALUES (" + placeholders(mutation_column_count) + ")");
+            insert_mutation_.emplace(writer_, std::string("INSERT INTO mutations (") + mutation_columns + ") VALUES (" +
+                                                  placeholders(mutation_column_count) + ")");
             insert_model_.emplace(writer_, "INSERT INTO request_models (model, started_at, request_id) VALUES (?,?,?)");
             add_counter_.emplace(writer_, "UPDATE counters SET value = value + ? WHERE name = ?");
             counter_in_tx_.emplace(writer_, "SELECT value FROM counters WHERE name = ?");
@@ -530,9 +535,10 @@ public:
             binds.push_back(std::move(value));
         };
         if (by_model)
-            where(" FROM request_models m JOIN requests r ON r.id = m.request_id AND r.started_at = m.started_at"
-                  " WHERE m.model = ?",
-                  f.model);
+            where(
+                " FROM request_models m JOIN requests r ON r.id = m.request_id AND r.started_at = m.started_at"
+                " WHERE m.model = ?",
+                f.model);
         else
             sql += " FROM requests r WHERE 1";
         if (f.kind) where(" AND r.kind = ?", std::string(to_string(*f.kind)));
@@ -710,7 +716,8 @@ private:
         const auto& steps = detail::sqlite_migrations();
         const int known = static_cast<int>(steps.size());
         in_write_transaction("migrate", [&] {
-            writer_.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+            writer_.exec(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
             int current = writer_.execAndGet("SELECT coalesce(max(version), 0) FROM schema_version").getInt();
             if (current > known)
                 throw StorageError("sqlite: '" + options_.path + "' has schema version " + std::to_string(current) +
@@ -792,8 +799,14 @@ private:
             bind_bool(st, 23, r.response_body_dropped);
             bind_bool(st, 24, r.request_body_scrubbed);
             bind_bool(st, 25, r.response_body_scrubbed);
-            if (r.request_parse_error) bind_text(st, 26, req_err); else st.bind(26);
-            if (r.response_parse_error) bind_text(st, 27, resp_err); else st.bind(27);
+            if (r.request_parse_error)
+                bind_text(st, 26, req_err);
+            else
+                st.bind(26);
+            if (r.response_parse_error)
+                bind_text(st, 27, resp_err);
+            else
+                st.bind(27);
             bind_text(st, 28, r.replay_of);
             st.bind(29, static_cast<std::int64_t>(r.recorded_at_us));
             bind_text(st, 30, headers);
@@ -847,7 +860,10 @@ private:
         bind_bool(st, 16, c != nullptr);
         bind_text(st, 17, c ? c->reason : none);
         bind_text(st, 18, c ? c->resolver : none);
-        if (c && c->resolution) bind_text(st, 19, resolution); else st.bind(19);
+        if (c && c->resolution)
+            bind_text(st, 19, resolution);
+        else
+            st.bind(19);
         bind_text(st, 20, c ? c->server_updated_at : none);
         bind_bool(st, 21, c && c->reported_by_host);
         bind_bool(st, 22, c && c->reported_in_response);
