@@ -2,6 +2,7 @@
 // Decoding is strict so that a tampered or truncated cursor is a clear 400, never a wrong page.
 #include <charconv>
 
+#include "storage/keys.hpp"
 #include "tether/errors.hpp"
 #include "tether/storage.hpp"
 
@@ -10,7 +11,6 @@ namespace {
 
 constexpr char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 constexpr std::string_view version_prefix = "v1:";
-constexpr std::size_t max_id_chars = 64;
 // "v1:" + 20-char int64 + ":" + 64-char id, base64-expanded, with slack.
 constexpr std::size_t max_cursor_chars = 160;
 
@@ -25,10 +25,6 @@ int b64_value(char c) noexcept {
     if (c == '-') return 62;
     if (c == '_') return 63;
     return -1;
-}
-
-bool id_char(char c) noexcept {
-    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c == '-';
 }
 
 std::string b64url_encode(std::string_view in) {
@@ -95,9 +91,7 @@ CursorKey decode_cursor(std::string_view cursor) {
     if (!canonical || ec != std::errc() || end != num.data() + num.size()) bad_cursor("has an invalid position");
 
     std::string_view id = rest.substr(colon + 1);
-    if (id.empty() || id.size() > max_id_chars) bad_cursor("has an id of invalid length");
-    for (char c : id)
-        if (!id_char(c)) bad_cursor("has an id with invalid characters");
+    if (!detail::is_pageable_id(id)) bad_cursor("has an id of invalid length or characters");
     key.id = std::string(id);
     return key;
 }
@@ -109,4 +103,26 @@ void validate_page(const PageRequest& page) {
     if (!page.cursor.empty()) decode_cursor(page.cursor);
 }
 
+namespace detail {
+
+bool is_pageable_id(std::string_view id) noexcept {
+    if (id.empty() || id.size() > 64) return false;
+    for (char c : id)
+        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c == '-'))
+            return false;
+    return true;
+}
+
+void check_batch_ids(const std::vector<CapturedRequest>& batch, std::string_view backend) {
+    for (const auto& c : batch) {
+        if (!is_pageable_id(c.request.id))
+            throw StorageError(std::string(backend) + ": request id must be 1-64 characters of [0-9A-Za-z_-]", false);
+        for (const auto& m : c.mutations)
+            if (!is_pageable_id(m.id))
+                throw StorageError(std::string(backend) + ": mutation id must be 1-64 characters of [0-9A-Za-z_-]",
+                                   false);
+    }
+}
+
+}  // namespace detail
 }  // namespace tether

@@ -8,19 +8,12 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "storage/keys.hpp"
 #include "tether/errors.hpp"
 #include "tether/storage.hpp"
 
 namespace tether {
 namespace {
-
-// Ids end up in cursors, so they must fit the cursor's id charset.
-bool pageable_id(std::string_view id) noexcept {
-    if (id.empty() || id.size() > 64) return false;
-    return std::all_of(id.begin(), id.end(), [](char c) {
-        return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c == '-';
-    });
-}
 
 using Key = std::pair<Micros, std::string>;  // (started_at_us, id): the keyset order
 
@@ -56,14 +49,11 @@ public:
         std::unique_lock lock(mutex_);
         // Validate everything first so that a bad batch leaves no trace (atomicity).
         std::unordered_set<std::string_view> new_requests, new_mutations;
+        detail::check_batch_ids(batch, "memory");
         for (const auto& c : batch) {
-            if (!pageable_id(c.request.id))
-                throw StorageError("memory: request id must be 1-64 characters of [0-9A-Za-z_-]", false);
             if (by_id_.count(c.request.id) || !new_requests.insert(c.request.id).second)
                 throw StorageError("memory: duplicate request id", false);
             for (const auto& m : c.mutations) {
-                if (!pageable_id(m.id))
-                    throw StorageError("memory: mutation id must be 1-64 characters of [0-9A-Za-z_-]", false);
                 if (mutations_.count(m.id) || !new_mutations.insert(m.id).second)
                     throw StorageError("memory: duplicate mutation id", false);
             }

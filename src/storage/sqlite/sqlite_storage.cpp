@@ -14,6 +14,7 @@
 #include <variant>
 
 #include "detail/json.hpp"
+#include "storage/keys.hpp"
 #include "storage/sqlite/schema.hpp"
 #include "tether/errors.hpp"
 
@@ -161,13 +162,6 @@ StorageError to_storage_error(const std::string& where, const SQLite::Exception&
 
 [[noreturn]] void corrupt(const char* column) {
     throw StorageError(std::string("sqlite: column ") + column + " holds a value this version cannot read", false);
-}
-
-bool pageable_id(std::string_view id) noexcept {
-    if (id.empty() || id.size() > 64) return false;
-    return std::all_of(id.begin(), id.end(), [](char c) {
-        return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c == '-';
-    });
 }
 
 // ---- JSON-valued columns -------------------------------------------------------------
@@ -503,13 +497,7 @@ public:
     std::string describe() const override { return "sqlite:" + options_.path; }
 
     void write_batch(const std::vector<CapturedRequest>& batch) override {
-        for (const auto& c : batch) {
-            if (!pageable_id(c.request.id))
-                throw StorageError("sqlite: request id must be 1-64 characters of [0-9A-Za-z_-]", false);
-            for (const auto& m : c.mutations)
-                if (!pageable_id(m.id))
-                    throw StorageError("sqlite: mutation id must be 1-64 characters of [0-9A-Za-z_-]", false);
-        }
+        detail::check_batch_ids(batch, "sqlite");
         std::lock_guard lock(write_mutex_);
         in_write_transaction("write_batch", [&] {
             std::int64_t mutations = 0;
