@@ -4,7 +4,9 @@
 // Prints {"bench":"ingest","requests_per_s":…,"raw_requests_per_s":…,"ratio":…}
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <map>
 #include <variant>
@@ -63,33 +65,25 @@ std::string placeholders(std::size_t n) {
     return p;
 }
 
-}  // namespace
 
-int main() {
+// One pipeline run into a fresh file; returns seconds.
+double run_pipeline(const std::string& db, std::vector<tether::Exchange> exchanges, const tether::Config& config) {
     using namespace tether;
-    const std::size_t n = 4000;
-    bench::ScratchDir dir;
-    std::vector<Exchange> exchanges;
-    exchanges.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) exchanges.push_back(bench::make_push(20, i));
-
-    // 1. The pipeline, end to end.
-    Config config;
-    config.recorder.queue_max_items = n;
-    config.recorder.queue_max_bytes = 1u << 30;
-    const std::string pipeline_db = dir.file("pipeline.db");
-    double pipeline_s;
-    {
-        auto observer = Observer::builder().config(config).storage(open_sqlite_storage({pipeline_db})).build();
-        auto t0 = clk::now();
-        for (auto& ex : exchanges) observer->recorder().record(std::move(ex));
-        if (!observer->recorder().flush(std::chrono::minutes(10))) return 1;
-        pipeline_s = std::chrono::duration<double>(clk::now() - t0).count();
-        if (observer->recorder().stats().written != n) return 1;
+    auto observer = Observer::builder().config(config).storage(open_sqlite_storage({db})).build();
+    const auto n = exchanges.size();
+    auto t0 = clk::now();
+    for (auto& ex : exchanges) observer->recorder().record(std::move(ex));
+    if (!observer->recorder().flush(std::chrono::minutes(10)) || observer->recorder().stats().written != n) {
+        std::fprintf(stderr, "ingest: pipeline did not write every request\n");
+        std::exit(1);
     }
+    return std::chrono::duration<double>(clk::now() - t0).count();
+}
 
-    // 2. Raw inserts of the rows the pipeline produced, same schema, same batch size.
-    SQLite::Database src(pipeline_db, SQLite::OPEN_READONLY);
+// Raw prepared-statement inserts of the rows the pipeline stored in `source`, into a
+// fresh database with the same schema, in transactions of `batch` requests; returns seconds.
+double run_raw(const std::string& source, const std::string& db, std::size_t batch) {
+    SQLite::Database src(source, SQLite::OPEN_READONLY);
     auto requests = read_rows(src, "SELECT * FROM requests ORDER BY started_at, id");
     auto mutations = read_rows(src, "SELECT * FROM mutations ORDER BY request_id, seq");
     auto models = read_rows(src, "SELECT * FROM request_models");
@@ -97,16 +91,16 @@ int main() {
     for (const auto& m : mutations) muts_of[std::get<std::string>(m[1])].push_back(&m);
     for (const auto& m : models) models_of[std::get<std::string>(m[2])].push_back(&m);
 
-    SQLite::Database raw(dir.file("raw.db"), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    SQLite::Database raw(db, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     raw.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
-    for (const auto& step : detail::sqlite_migrations()) raw.exec(step);
+    for (const auto& step : tether::detail::sqlite_migrations()) raw.exec(step);
     SQLite::Statement ins_req(raw, "INSERT INTO requests VALUES (" + placeholders(requests[0].size()) + ")");
     SQLite::Statement ins_mut(raw, "INSERT INTO mutations VALUES (" + placeholders(mutations[0].size()) + ")");
     SQLite::Statement ins_model(raw, "INSERT INTO request_models VALUES (?,?,?)");
     auto t0 = clk::now();
-    for (std::size_t b = 0; b < requests.size(); b += config.recorder.batch_max_items) {
+    for (std::size_t b = 0; b < requests.size(); b += batch) {
         SQLite::Transaction tx(raw);
-        for (std::size_t i = b; i < std::min(requests.size(), b + config.recorder.batch_max_items); ++i) {
+        for (std::size_t i = b; i < std::min(requests.size(), b + batch); ++i) {
             bind_row(ins_req, requests[i]);
             const auto& id = std::get<std::string>(requests[i][0]);
             for (const auto* m : models_of[id]) bind_row(ins_model, *m);
@@ -114,11 +108,37 @@ int main() {
         }
         tx.commit();
     }
-    double raw_s = std::chrono::duration<double>(clk::now() - t0).count();
+    return std::chrono::duration<double>(clk::now() - t0).count();
+}
 
-    double rps = static_cast<double>(n) / pipeline_s, raw_rps = static_cast<double>(n) / raw_s;
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main() {
+    using namespace tether;
+    const std::size_t n = 4000, rounds = 7;
+    bench::ScratchDir dir;
+    std::vector<Exchange> exchanges;
+    exchanges.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) exchanges.push_back(bench::make_push(20, i));
+    Config config;
+    config.recorder.queue_max_items = n;
+    config.recorder.queue_max_bytes = 1u << 30;
+
+    // Alternate the two sides so that machine noise hits both alike; report medians.
+    std::vector<double> pipeline_s, raw_s;
+    for (std::size_t r = 0; r < rounds; ++r) {
+        const std::string db = dir.file("pipeline" + std::to_string(r) + ".db");
+        pipeline_s.push_back(run_pipeline(db, exchanges, config));
+        raw_s.push_back(run_raw(db, dir.file("raw" + std::to_string(r) + ".db"), config.recorder.batch_max_items));
+    }
+    double rps = static_cast<double>(n) / median(pipeline_s), raw_rps = static_cast<double>(n) / median(raw_s);
     std::printf("{\"bench\":\"ingest\",\"requests_per_s\":%.0f,\"raw_requests_per_s\":%.0f,\"ratio\":%.3f,"
-                "\"requests\":%zu,\"mutations_per_request\":20}\n",
-                rps, raw_rps, rps / raw_rps, n);
+                "\"requests\":%zu,\"mutations_per_request\":20,\"rounds\":%zu}\n",
+                rps, raw_rps, rps / raw_rps, n, rounds);
     return 0;
 }
