@@ -89,6 +89,22 @@ auto set_uint(T& t, std::uint64_t min = 0) {
     return [&t, min](const json::value& v, const std::string& p) { t = static_cast<T>(read_uint(v, p, min)); };
 }
 
+double read_number(const json::value& v, const std::string& path, double min, double max, const char* expected) {
+    double d;
+    if (v.is_double()) d = v.get_double();
+    else if (v.is_int64()) d = static_cast<double>(v.get_int64());
+    else if (v.is_uint64()) d = static_cast<double>(v.get_uint64());
+    else throw ConfigError(path, expected, std::string("got ") + detail::kind_name(v));
+    if (d < min || d > max) throw ConfigError(path, expected, "got " + detail::to_text(v));
+    return d;
+}
+auto set_percent(double& d) {
+    return [&d](const json::value& v, const std::string& p) { d = read_number(v, p, 0, 100, "a percentage between 0 and 100"); };
+}
+auto set_positive(double& d) {
+    return [&d](const json::value& v, const std::string& p) { d = read_number(v, p, 0, 1e12, "a number >= 0"); };
+}
+
 const char* overflow_name(OverflowPolicy p) { return p == OverflowPolicy::block ? "block" : "drop_newest"; }
 const char* match_name(KeyMatch m) { return m == KeyMatch::exact ? "exact" : "contains"; }
 const char* invalid_body_name(InvalidBodyPolicy p) { return p == InvalidBodyPolicy::drop ? "drop" : "keep_scrubbed"; }
@@ -161,6 +177,21 @@ Config Config::from_json(std::string_view text, std::string_view source) {
                     .on("prune_interval_ms", set_ms(r.prune_interval, 1))
                     .finish();
             })
+        .on("telemetry",
+            [&](const json::value& v, const std::string& p) {
+                auto& t = c.telemetry;
+                Section(v, p)
+                    .on("degraded_failure_rate", set_percent(t.degraded_failure_rate))
+                    .on("failing_failure_rate", set_percent(t.failing_failure_rate))
+                    .on("degraded_conflict_rate", set_percent(t.degraded_conflict_rate))
+                    .on("failing_conflict_rate", set_percent(t.failing_conflict_rate))
+                    .on("degraded_p95_ms", set_positive(t.degraded_p95_ms))
+                    .on("failing_p95_ms", set_positive(t.failing_p95_ms))
+                    .on("top_n", set_uint(t.top_n, 1))
+                    .on("max_clients_per_bucket", set_uint(t.max_clients_per_bucket, 1))
+                    .on("retention_hours", set_ms(t.retention, 1))
+                    .finish();
+            })
         .on("storage",
             [&](const json::value& v, const std::string& p) {
                 Section(v, p)
@@ -196,6 +227,15 @@ void Config::validate() const {
     if (retention.prune_interval.count() <= 0) throw ConfigError("retention.prune_interval_ms", "an integer >= 1");
     if (redaction.marker.empty()) throw ConfigError("redaction.marker", "a non-empty string");
     if (storage.url.empty()) throw ConfigError("storage.url", "a non-empty string");
+    if (telemetry.degraded_failure_rate > telemetry.failing_failure_rate)
+        throw ConfigError("telemetry.degraded_failure_rate", "a value <= telemetry.failing_failure_rate");
+    if (telemetry.degraded_conflict_rate > telemetry.failing_conflict_rate)
+        throw ConfigError("telemetry.degraded_conflict_rate", "a value <= telemetry.failing_conflict_rate");
+    if (telemetry.degraded_p95_ms > telemetry.failing_p95_ms)
+        throw ConfigError("telemetry.degraded_p95_ms", "a value <= telemetry.failing_p95_ms");
+    if (telemetry.top_n == 0) throw ConfigError("telemetry.top_n", "an integer >= 1");
+    if (telemetry.max_clients_per_bucket == 0) throw ConfigError("telemetry.max_clients_per_bucket", "an integer >= 1");
+    if (telemetry.retention.count() <= 0) throw ConfigError("telemetry.retention_hours", "an integer >= 1");
 }
 
 std::string Config::to_json() const {
@@ -225,6 +265,16 @@ std::string Config::to_json() const {
           {"max_requests", retention.max_requests},
           {"prune_batch", retention.prune_batch},
           {"prune_interval_ms", retention.prune_interval.count()}}},
+        {"telemetry",
+         {{"degraded_failure_rate", telemetry.degraded_failure_rate},
+          {"failing_failure_rate", telemetry.failing_failure_rate},
+          {"degraded_conflict_rate", telemetry.degraded_conflict_rate},
+          {"failing_conflict_rate", telemetry.failing_conflict_rate},
+          {"degraded_p95_ms", telemetry.degraded_p95_ms},
+          {"failing_p95_ms", telemetry.failing_p95_ms},
+          {"top_n", telemetry.top_n},
+          {"max_clients_per_bucket", telemetry.max_clients_per_bucket},
+          {"retention_hours", telemetry.retention.count()}}},
         {"storage", {{"url", storage.url}, {"busy_timeout_ms", storage.busy_timeout.count()}}},
     };
     return detail::to_text(o);

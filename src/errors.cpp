@@ -30,6 +30,7 @@ const char* to_string(ErrorSource s) noexcept {
 }
 
 void StderrErrorHandler::on_error(const ErrorEvent& event) noexcept {
+    std::lock_guard<std::mutex> lock(mutex_);
     auto idx = static_cast<std::size_t>(event.source) & 3u;
     auto now = std::chrono::duration_cast<std::chrono::microseconds>(
                    std::chrono::steady_clock::now().time_since_epoch())

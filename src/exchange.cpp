@@ -47,8 +47,9 @@ std::optional<MutationOutcome> parse_mutation_outcome(std::string_view s) noexce
 }
 
 std::size_t Exchange::byte_size() const noexcept {
-    std::size_t n = sizeof(Exchange) + id.size() + client_id.size() + client_version.size() + instance.size() +
-                    request_body.size() + response_body.size() + replay_of.size();
+    // Capacity, not size: a body truncated in place still holds its original allocation.
+    std::size_t n = sizeof(Exchange) + id.capacity() + client_id.capacity() + client_version.capacity() +
+                    instance.capacity() + request_body.capacity() + response_body.capacity() + replay_of.capacity();
     for (const auto& h : headers) n += sizeof(Header) + h.name.size() + h.value.size();
     for (const auto& t : traces) {
         n += sizeof(MutationTrace) + t.mutation_id.size() + t.state_before_json.size() + t.state_after_json.size();

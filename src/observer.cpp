@@ -12,6 +12,7 @@ struct Observer::State {
     std::shared_ptr<Storage> storage;
     std::shared_ptr<Redactor> redactor;
     std::shared_ptr<ErrorHandler> errors;
+    std::shared_ptr<const TelemetryAggregator> telemetry;
     std::unique_ptr<Recorder> recorder;  // last: stopped first, while the services still exist
 };
 
@@ -27,6 +28,12 @@ const Config& Observer::config() const noexcept { return state_->config; }
 const Clock& Observer::clock() const noexcept { return *state_->clock; }
 IdGenerator& Observer::ids() noexcept { return *state_->ids; }
 const Redactor& Observer::redactor() const noexcept { return *state_->redactor; }
+const TelemetryAggregator& Observer::telemetry() const noexcept { return *state_->telemetry; }
+
+MetricsDocument Observer::metrics(MetricsWindow window, std::string_view instance) {
+    return state_->telemetry->metrics(*state_->storage, window, instance, state_->clock->now_us(),
+                                      state_->recorder->stats());
+}
 
 Observer::Builder& Observer::Builder::config(Config c) {
     config_ = std::move(c);
@@ -68,8 +75,9 @@ std::unique_ptr<Observer> Observer::Builder::build() {
     opts.invalid_body = config_.redaction.invalid_body;
     opts.default_instance = config_.instance;
     auto pipeline = std::make_unique<detail::Pipeline>(*st->redactor, *st->ids, *st->clock, opts);
-    st->recorder = std::make_unique<Recorder>(
-        std::make_unique<Recorder::Impl>(st->config, st->storage, st->errors, st->clock, std::move(pipeline)));
+    st->telemetry = std::make_shared<TelemetryAggregator>(config_.telemetry);
+    st->recorder = std::make_unique<Recorder>(std::make_unique<Recorder::Impl>(
+        st->config, st->storage, st->errors, st->clock, std::move(pipeline), st->telemetry));
     return std::unique_ptr<Observer>(new Observer(std::move(st)));
 }
 

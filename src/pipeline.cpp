@@ -63,8 +63,20 @@ public:
     RequestRecord& req() { return out_.request; }
     std::vector<MutationRecord>& mutations() { return out_.mutations; }
 
+    // Notes are capped: a hostile body must not turn one request into millions of rows.
+    static constexpr std::size_t max_notes = 100;
     void note(std::string_view where, std::string path, std::string message, bool protocol_error) {
-        req().notes.push_back({std::string(where), std::move(path), std::move(message), protocol_error});
+        if (req().notes.size() < max_notes) {
+            req().notes.push_back({std::string(where), std::move(path), std::move(message), protocol_error});
+            return;
+        }
+        ++suppressed_notes_;
+        suppressed_protocol_error_ = suppressed_protocol_error_ || protocol_error;
+    }
+    void close_notes() {
+        if (suppressed_notes_)
+            req().notes.push_back({"recorder", "", std::to_string(suppressed_notes_) + " more notes not stored",
+                                   suppressed_protocol_error_});
     }
 
     // Parses and redacts one body. Returns the parsed, redacted document when it is JSON.
@@ -159,6 +171,8 @@ private:
     const Redactor& redactor_;
     const PipelineOptions& options_;
     CapturedRequest& out_;
+    std::size_t suppressed_notes_ = 0;
+    bool suppressed_protocol_error_ = false;
 };
 
 // A state reported by the host: "null" (no record) compares like an empty object so a
@@ -221,7 +235,7 @@ void parse_push_request(Processor& p, const json::value* request) {
 }
 
 // Applies the response's applied/rejected/conflicts lists to the parsed mutations.
-void parse_push_response(Processor& p, const json::value* response, int http_status) {
+void parse_push_response(Processor& p, const json::value* response, int http_status, bool request_parsed) {
     if (!response) return;
     if (!response->is_object()) {
         p.note("response", "", std::string("expected a JSON object, got ") + kind_name(*response), http_status < 400);
@@ -229,10 +243,12 @@ void parse_push_response(Processor& p, const json::value* response, int http_sta
     }
     if (http_status >= 400) return;  // an error document, not a push result
     auto& muts = p.mutations();
-    std::unordered_multimap<std::string_view, std::size_t> by_id;
+    // Positions of each mutation_id in the push; a list's k-th entry for an id is matched
+    // to the k-th mutation with that id (linear, even when a client repeats one id).
+    std::unordered_map<std::string_view, std::vector<std::size_t>> by_id;
     by_id.reserve(muts.size());
     for (std::size_t i = 0; i < muts.size(); ++i)
-        if (!muts[i].mutation_id.empty()) by_id.emplace(muts[i].mutation_id, i);
+        if (!muts[i].mutation_id.empty()) by_id[muts[i].mutation_id].push_back(i);
 
     const auto& o = response->get_object();
     auto each = [&](std::string_view list, auto&& fn) {
@@ -242,6 +258,7 @@ void parse_push_response(Processor& p, const json::value* response, int http_sta
             p.note("response", "/" + std::string(list), std::string("expected an array, got ") + kind_name(*v), false);
             return;
         }
+        std::unordered_map<std::string_view, std::size_t> used;
         const auto& arr = v->get_array();
         for (std::size_t i = 0; i < arr.size(); ++i) {
             std::string path = pointer("/" + std::string(list), i);
@@ -257,12 +274,20 @@ void parse_push_response(Processor& p, const json::value* response, int http_sta
                 p.note("response", path, "expected a mutation_id", false);
                 continue;
             }
-            auto [b, e] = by_id.equal_range(id);
-            if (b == e) {
-                p.note("response", path, "mutation_id \"" + std::string(id) + "\" was not in the request", false);
+            auto it = by_id.find(id);
+            if (it == by_id.end()) {
+                // Without a parsed request every id would be "unknown": say nothing then.
+                if (request_parsed)
+                    p.note("response", path, "mutation_id \"" + std::string(id) + "\" was not in the request", false);
                 continue;
             }
-            for (auto it = b; it != e; ++it) fn(muts[it->second], entry, path);
+            std::size_t k = used[id]++;
+            if (k >= it->second.size()) {
+                p.note("response", path, "mutation_id \"" + std::string(id) + "\" is listed more often than it was pushed",
+                       false);
+                continue;
+            }
+            fn(muts[it->second[k]], entry, path);
         }
     };
     each("applied", [](MutationRecord& m, const json::object*, const std::string&) {
@@ -330,7 +355,8 @@ void apply_traces(Processor& p, std::vector<MutationTrace>& traces, json::storag
             if (m.outcome == MutationOutcome::unknown)
                 m.outcome = (c.resolution == Resolution::client_wins || c.resolution == Resolution::merged)
                                 ? MutationOutcome::applied
-                                : MutationOutcome::conflict;
+                                : c.resolution == Resolution::rejected ? MutationOutcome::rejected
+                                                                       : MutationOutcome::conflict;
         }
     }
 }
@@ -392,7 +418,7 @@ void finish(RequestRecord& req, std::vector<MutationRecord>& muts, const std::ve
         if (path.compare(0, prefix.size(), prefix) != 0) continue;
         std::size_t idx = 0, pos = prefix.size();
         while (pos < path.size() && path[pos] >= '0' && path[pos] <= '9') idx = idx * 10 + (path[pos++] - '0');
-        if (path.compare(pos, 9, "/payload/") == 0 || path.compare(pos, 8, "/payload") == 0)
+        if (path.compare(pos, 9, "/payload/") == 0 || path.compare(pos, std::string::npos, "/payload") == 0)
             if (idx < muts.size()) muts[idx].payload_redacted = true;
     }
     std::sort(req.models.begin(), req.models.end());
@@ -439,6 +465,14 @@ CapturedRequest Pipeline::process(Exchange&& ex) noexcept {
             if (redactor_.is_sensitive_key(h.name)) {
                 req.redacted_paths.push_back("header:" + h.name);
                 h.value = redactor_.marker();
+            } else {
+                // Values can carry secrets too (a Referer with ?token=…): scrub them as text.
+                std::vector<std::string> paths;
+                std::string scrubbed = scrub_text(redactor_, h.value, &paths);
+                if (!paths.empty()) {
+                    req.redacted_paths.push_back("header:" + h.name);
+                    h.value = std::move(scrubbed);
+                }
             }
             req.headers.push_back(std::move(h));
         }
@@ -456,7 +490,7 @@ CapturedRequest Pipeline::process(Exchange&& ex) noexcept {
 
         if (ex.kind == ExchangeKind::push) {
             parse_push_request(p, request ? &*request : nullptr);
-            parse_push_response(p, response ? &*response : nullptr, req.http_status);
+            parse_push_response(p, response ? &*response : nullptr, req.http_status, request.has_value());
             apply_traces(p, ex.traces, sp);
         } else {
             parse_pull(p, request ? &*request : nullptr, response ? &*response : nullptr, req.http_status);
@@ -470,6 +504,7 @@ CapturedRequest Pipeline::process(Exchange&& ex) noexcept {
             m.instance = req.instance;
             m.started_at_us = req.started_at_us;
         }
+        p.close_notes();
         finish(req, out.mutations, req.redacted_paths);
     } catch (const std::exception& e) {
         // Out of memory or a bug: keep the request row (without its mutations) so the loss is visible.

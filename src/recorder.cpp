@@ -24,14 +24,16 @@ RetentionPolicy policy_of(const RetentionConfig& r) {
 }  // namespace
 
 Recorder::Impl::Impl(const Config& config, std::shared_ptr<Storage> storage_, std::shared_ptr<ErrorHandler> errors_,
-                     std::shared_ptr<const Clock> clock_, std::unique_ptr<detail::Pipeline> pipeline_)
+                     std::shared_ptr<const Clock> clock_, std::unique_ptr<detail::Pipeline> pipeline_,
+                     std::shared_ptr<const TelemetryAggregator> telemetry_)
     : cfg(config.recorder),
       retention(policy_of(config.retention)),
       retention_cfg(config.retention),
       storage(std::move(storage_)),
       errors(std::move(errors_)),
       clock(std::move(clock_)),
-      pipeline(std::move(pipeline_)) {
+      pipeline(std::move(pipeline_)),
+      telemetry(std::move(telemetry_)) {
     next_prune_us_ = clock->steady_us();  // prune once right away: the file may be over its limits
     processor_ = std::thread([this] { process_loop(); });
     writer_ = std::thread([this] { store_loop(); });
@@ -115,7 +117,8 @@ void Recorder::Impl::process_loop() noexcept {
         {
             std::unique_lock<std::mutex> lock(mutex_);
             auto ready = [&] {
-                return stopping_ || queue_.size() >= cfg.batch_max_items || flush_waiters_ > 0 || blocked_producers_ > 0;
+                return stopping_ || queue_.size() >= cfg.batch_max_items ||
+                       ((flush_waiters_ > 0 || blocked_producers_ > 0) && !queue_.empty());
             };
             if (!ready()) {
                 // Producers do not wake us for a partial batch (that would cost them a syscall),
@@ -133,14 +136,19 @@ void Recorder::Impl::process_loop() noexcept {
             if (blocked_producers_ > 0 && n > 0) space_cv_.notify_all();
         }
         if (taken.empty()) continue;
-        std::vector<CapturedRequest> batch;
-        batch.reserve(taken.size());
-        for (auto& ex : taken) batch.push_back(pipeline->process(std::move(ex)));
+        Processed batch;
+        batch.requests.reserve(taken.size());
+        for (auto& ex : taken) batch.requests.push_back(pipeline->process(std::move(ex)));
+        try {
+            batch.rollups = telemetry->rollup(batch.requests);
+        } catch (const std::exception& e) {  // out of memory: store the requests without telemetry
+            report(ErrorSource::pipeline, std::string("telemetry rollup failed: ") + e.what(), 0, false, 0);
+        }
         std::unique_lock<std::mutex> lock(mutex_);
         handoff_cv_.wait(lock, [&] { return !handoff_ || abandon_.load(); });
         if (abandon_.load()) {  // shutdown gave up: nobody will write this batch
-            drop(DropReason::shutdown, batch.size());
-            settle(batch.size());
+            drop(DropReason::shutdown, batch.requests.size());
+            settle(batch.requests.size());
             continue;
         }
         handoff_ = std::move(batch);
@@ -154,7 +162,7 @@ void Recorder::Impl::process_loop() noexcept {
 // Stage 2: write processed batches (with retries) and run retention between them.
 void Recorder::Impl::store_loop() noexcept {
     for (;;) {
-        std::optional<std::vector<CapturedRequest>> batch;
+        std::optional<Processed> batch;
         {
             std::unique_lock<std::mutex> lock(mutex_);
             handoff_cv_.wait_for(lock, cfg.batch_max_delay, [&] { return handoff_ || processor_exited_; });
@@ -167,9 +175,12 @@ void Recorder::Impl::store_loop() noexcept {
             }
         }
         if (batch) {
-            write_with_retry(*batch);
+            Tally t = write_with_retry(*batch);
             std::lock_guard<std::mutex> lock(mutex_);
-            settle(batch->size());
+            // Counted under the lock with settle(), so stats() never sees an exchange twice.
+            written_.fetch_add(t.written, std::memory_order_relaxed);
+            drop(t.reason, t.dropped);
+            settle(batch->requests.size());
         }
         prune_some(!batch);
     }
@@ -185,35 +196,39 @@ void Recorder::Impl::settle(std::size_t n) noexcept {
     done_cv_.notify_all();
 }
 
-void Recorder::Impl::write_with_retry(std::vector<CapturedRequest>& batch) noexcept {
+// One storage attempt; nullopt on success, else (transient?, message).
+std::optional<std::pair<bool, std::string>> Recorder::Impl::try_write(const std::vector<CapturedRequest>& requests,
+                                                                      const RollupBatch& rollups) noexcept {
+    try {
+        storage->write_batch(requests, rollups);
+        batches_.fetch_add(1, std::memory_order_relaxed);
+        return std::nullopt;
+    } catch (const StorageError& e) {
+        return std::make_pair(e.transient(), std::string(e.what()));
+    } catch (const std::exception& e) {
+        return std::make_pair(false, std::string(e.what()));
+    } catch (...) {
+        return std::make_pair(false, std::string("unknown exception from storage"));
+    }
+}
+
+Recorder::Impl::Tally Recorder::Impl::write_with_retry(const Processed& processed) noexcept {
+    const auto& batch = processed.requests;
     auto backoff = cfg.retry_initial;
     for (int attempt = 1;; ++attempt) {
-        bool transient = true;
-        std::string message;
-        try {
-            storage->write_batch(batch);
-            written_.fetch_add(batch.size(), std::memory_order_relaxed);
-            batches_.fetch_add(1, std::memory_order_relaxed);
-            return;
-        } catch (const StorageError& e) {
-            transient = e.transient();
-            message = e.what();
-        } catch (const std::exception& e) {
-            transient = false;
-            message = e.what();
-        } catch (...) {
-            transient = false;
-            message = "unknown exception from storage";
-        }
+        auto failure = try_write(batch, processed.rollups);
+        if (!failure) return {batch.size(), 0, DropReason::storage_error};
         storage_errors_.fetch_add(1, std::memory_order_relaxed);
-        bool give_up = !transient || attempt >= cfg.retry_max_attempts || abandon_.load();
-        if (give_up) {
-            auto reason = abandon_.load() ? DropReason::shutdown : DropReason::storage_error;
-            drop(reason, batch.size());
-            report(ErrorSource::storage,
-                   "write of " + std::to_string(batch.size()) + " request(s) failed: " + message, attempt, false,
-                   batch.size());
-            return;
+        const auto& [transient, message] = *failure;
+        if (abandon_.load()) {
+            report(ErrorSource::storage, "write failed during shutdown: " + message, attempt, false, batch.size());
+            return {0, batch.size(), DropReason::shutdown};
+        }
+        if (!transient && batch.size() > 1) return write_one_by_one(processed, message);
+        if (!transient || attempt >= cfg.retry_max_attempts) {
+            report(ErrorSource::storage, "write of " + std::to_string(batch.size()) + " request(s) failed: " + message,
+                   attempt, false, batch.size());
+            return {0, batch.size(), DropReason::storage_error};
         }
         report(ErrorSource::storage, "write failed: " + message, attempt, true, 0);
         // Sleep, but wake early when a shutdown gives up on the queue.
@@ -223,28 +238,61 @@ void Recorder::Impl::write_with_retry(std::vector<CapturedRequest>& batch) noexc
     }
 }
 
+// A permanent error (say, a duplicate host-supplied id) must cost only the offending
+// exchange, not its whole batch: store the batch one request at a time.
+Recorder::Impl::Tally Recorder::Impl::write_one_by_one(const Processed& processed, const std::string& first_error) noexcept {
+    Tally t{0, 0, DropReason::storage_error};
+    std::string last_error = first_error;
+    for (const auto& c : processed.requests) {
+        std::optional<std::pair<bool, std::string>> failure;
+        try {
+            std::vector<CapturedRequest> one{c};
+            failure = try_write(one, telemetry->rollup(one));
+        } catch (const std::exception& e) {
+            failure = std::make_pair(false, std::string(e.what()));
+        }
+        if (failure) {
+            storage_errors_.fetch_add(1, std::memory_order_relaxed);
+            last_error = failure->second;
+            ++t.dropped;
+        } else {
+            ++t.written;
+        }
+    }
+    if (t.dropped)
+        report(ErrorSource::storage,
+               std::to_string(t.dropped) + " of " + std::to_string(processed.requests.size()) +
+                   " request(s) could not be stored: " + last_error,
+               1, false, t.dropped);
+    return t;
+}
+
 void Recorder::Impl::prune_some(bool idle) noexcept {
-    if (retention.max_age_us == 0 && retention.max_requests == 0) return;
-    Micros now = clock->steady_us();
+    const Micros now = clock->steady_us();
     if (now < next_prune_us_) return;
+    const Micros interval = std::chrono::duration_cast<std::chrono::microseconds>(retention_cfg.prune_interval).count();
     try {
+        // Telemetry keeps its own horizon: pruning requests never thins the metrics.
+        if (!prune_backlog_) {
+            const auto keep = std::chrono::duration_cast<std::chrono::microseconds>(telemetry->config().retention).count();
+            storage->prune_rollups(clock->now_us() - keep);
+        }
         // Busy writer: one small batch per loop, so ingest is never held up for long.
         // Idle writer: keep going until nothing is left to prune.
-        for (;;) {
+        for (bool any_limit = retention.max_age_us != 0 || retention.max_requests != 0; any_limit;) {
             std::size_t n = storage->prune(retention, clock->now_us(), retention_cfg.prune_batch);
             pruned_.fetch_add(n, std::memory_order_relaxed);
-            if (n < retention_cfg.prune_batch) {
-                next_prune_us_ = now + std::chrono::duration_cast<std::chrono::microseconds>(retention_cfg.prune_interval).count();
-                return;
-            }
+            if (n < retention_cfg.prune_batch) break;
+            prune_backlog_ = true;
             if (!idle) return;  // more to do: come back after the next batch
             std::lock_guard<std::mutex> lock(mutex_);
-            if (!queue_.empty() || stopping_) return;
+            if (!queue_.empty() || handoff_ || flush_waiters_ > 0 || stopping_) return;
         }
     } catch (const std::exception& e) {
         report(ErrorSource::retention, std::string("prune failed: ") + e.what(), 0, true, 0);
-        next_prune_us_ = now + std::chrono::duration_cast<std::chrono::microseconds>(retention_cfg.prune_interval).count();
     }
+    prune_backlog_ = false;
+    next_prune_us_ = now + interval;
 }
 
 bool Recorder::Impl::flush(std::chrono::milliseconds timeout) {
@@ -258,6 +306,8 @@ bool Recorder::Impl::flush(std::chrono::milliseconds timeout) {
 }
 
 bool Recorder::Impl::shutdown(std::chrono::milliseconds timeout) {
+    // Serialized: the host and ~Observer may both call it; the second one finds it done.
+    std::lock_guard<std::mutex> once(shutdown_mutex_);
     std::uint64_t abandoned = 0;
     {
         std::unique_lock<std::mutex> lock(mutex_);
@@ -284,25 +334,23 @@ bool Recorder::Impl::shutdown(std::chrono::milliseconds timeout) {
 
 RecorderStats Recorder::Impl::stats() const noexcept {
     RecorderStats s;
-    std::uint64_t accepted, queued, qbytes, in_flight;
+    auto dropped = [&](DropReason r) { return dropped_[static_cast<std::size_t>(r)].load(); };
     {
+        // Everything the writer settles changes under this lock, so the snapshot is consistent;
+        // `offered` is read last so it is never smaller than what was accounted for.
         std::lock_guard<std::mutex> lock(mutex_);
-        accepted = accepted_seq_;
-        queued = queue_.size();
-        qbytes = queued_bytes_;
-        in_flight = in_flight_;
+        s.accepted = accepted_seq_;
+        s.queued = queue_.size();
+        s.queued_bytes = queued_bytes_;
+        s.in_flight = in_flight_;
+        s.written = written_.load();
+        s.dropped_queue_full = dropped(DropReason::queue_full);
+        s.dropped_too_large = dropped(DropReason::too_large);
+        s.dropped_storage_error = dropped(DropReason::storage_error);
+        s.dropped_shutdown = dropped(DropReason::shutdown);
     }
-    s.offered = offered_.load();
-    s.accepted = accepted;
-    s.written = written_.load();
-    s.dropped_queue_full = dropped_[static_cast<std::size_t>(DropReason::queue_full)].load();
-    s.dropped_too_large = dropped_[static_cast<std::size_t>(DropReason::too_large)].load();
-    s.dropped_storage_error = dropped_[static_cast<std::size_t>(DropReason::storage_error)].load();
-    s.dropped_shutdown = dropped_[static_cast<std::size_t>(DropReason::shutdown)].load();
     s.dropped = s.dropped_queue_full + s.dropped_too_large + s.dropped_storage_error + s.dropped_shutdown;
-    s.queued = queued;
-    s.queued_bytes = qbytes;
-    s.in_flight = in_flight;
+    s.offered = offered_.load();
     s.truncated = truncated_.load();
     s.batches = batches_.load();
     s.storage_errors = storage_errors_.load();

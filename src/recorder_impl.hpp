@@ -15,12 +15,14 @@
 #include "tether/errors.hpp"
 #include "tether/recorder.hpp"
 #include "tether/storage.hpp"
+#include "tether/telemetry_aggregator.hpp"
 
 namespace tether {
 
 struct Recorder::Impl {
     Impl(const Config& config, std::shared_ptr<Storage> storage, std::shared_ptr<ErrorHandler> errors,
-         std::shared_ptr<const Clock> clock, std::unique_ptr<detail::Pipeline> pipeline);
+         std::shared_ptr<const Clock> clock, std::unique_ptr<detail::Pipeline> pipeline,
+         std::shared_ptr<const TelemetryAggregator> telemetry);
     ~Impl();
 
     bool record(Exchange&& ex) noexcept;
@@ -35,17 +37,30 @@ struct Recorder::Impl {
     std::shared_ptr<ErrorHandler> errors;
     std::shared_ptr<const Clock> clock;
     std::unique_ptr<detail::Pipeline> pipeline;
+    std::shared_ptr<const TelemetryAggregator> telemetry;
 
 private:
     void process_loop() noexcept;
     void store_loop() noexcept;
     void settle(std::size_t n) noexcept;
-    void write_with_retry(std::vector<CapturedRequest>& batch) noexcept;
+    struct Processed {
+        std::vector<CapturedRequest> requests;
+        RollupBatch rollups;
+    };
+    struct Tally {
+        std::uint64_t written, dropped;
+        DropReason reason;  ///< of the dropped ones
+    };
+    Tally write_with_retry(const Processed& batch) noexcept;
+    Tally write_one_by_one(const Processed& batch, const std::string& first_error) noexcept;
+    std::optional<std::pair<bool, std::string>> try_write(const std::vector<CapturedRequest>& requests,
+                                                          const RollupBatch& rollups) noexcept;
     void prune_some(bool idle) noexcept;
     void drop(DropReason reason, std::uint64_t n) noexcept;
     void report(ErrorSource source, std::string message, int attempt, bool retry, std::uint64_t dropped) noexcept;
 
     mutable std::mutex mutex_;
+    std::mutex shutdown_mutex_;
     std::condition_variable writer_cv_;  // wakes the writer: batch full, flush, shutdown
     std::condition_variable space_cv_;   // wakes blocked producers (OverflowPolicy::block)
     std::condition_variable done_cv_;    // wakes flush()/shutdown() waiters
@@ -60,11 +75,12 @@ private:
     bool stopping_ = false;               // no new exchanges
     bool writer_exited_ = false;
     bool processor_exited_ = false;
-    std::optional<std::vector<CapturedRequest>> handoff_;  // one processed batch waiting to be written
+    std::optional<Processed> handoff_;  // one processed batch waiting to be written
     std::atomic<bool> abandon_{false};    // shutdown timed out: stop retrying
     std::atomic<std::uint64_t> offered_{0}, written_{0}, truncated_{0}, batches_{0}, storage_errors_{0}, pruned_{0};
     std::array<std::atomic<std::uint64_t>, 4> dropped_{};
     Micros next_prune_us_ = 0;
+    bool prune_backlog_ = false;  // a request prune is in progress across batches
     std::thread processor_;  // stage 1: parse, redact, diff
     std::thread writer_;     // stage 2: storage writes and retention
 };

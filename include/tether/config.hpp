@@ -51,6 +51,25 @@ struct RetentionConfig {
     std::chrono::milliseconds prune_interval{30'000};
 };
 
+/// Telemetry rollups and the health rule. A 5-minute bucket's status is
+///   idle     no requests;
+///   failing  failure rate >= failing_failure_rate, or conflict rate >= failing_conflict_rate,
+///            or p95 latency >= failing_p95_ms;
+///   degraded the same against the degraded_* thresholds;
+///   ok       otherwise.
+/// Rates are percentages of the bucket's requests.
+struct TelemetryConfig {
+    double degraded_failure_rate = 5.0;
+    double failing_failure_rate = 25.0;
+    double degraded_conflict_rate = 10.0;
+    double failing_conflict_rate = 50.0;
+    double degraded_p95_ms = 1'000.0;
+    double failing_p95_ms = 5'000.0;
+    std::size_t top_n = 10;                    ///< entries in top_models / top_clients
+    std::size_t max_clients_per_bucket = 500;  ///< distinct client ids per rollup; the rest count as "(other)"
+    std::chrono::hours retention{24 * 8};      ///< rollups kept, independent of request retention
+};
+
 struct StorageConfig {
     /// "memory", a SQLite file path, or "sqlite:PATH". Used by open_storage() helpers of
     /// the backend libraries; the core Observer takes a Storage object.
@@ -63,6 +82,7 @@ struct Config {
     RecorderConfig recorder;
     RedactionConfig redaction;
     RetentionConfig retention;
+    TelemetryConfig telemetry;
     StorageConfig storage;
 
     /// Parse a JSON document. `source` names it in error messages (e.g. the file name).

@@ -3,6 +3,7 @@
 // error-handler service through which the background writer reports problems.
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 
@@ -74,7 +75,8 @@ struct ErrorEvent {
     std::uint64_t dropped = 0; ///< exchanges given up on because of this error
 };
 
-/// Receives background errors. Called on the writer thread; must not throw and should be quick.
+/// Receives background errors. Called from the recorder's background threads (possibly two
+/// at once); must be thread-safe, must not throw and should be quick.
 class ErrorHandler {
 public:
     virtual ~ErrorHandler() = default;
@@ -88,6 +90,7 @@ public:
     void on_error(const ErrorEvent& event) noexcept override;
 
 private:
+    std::mutex mutex_;
     std::int64_t last_printed_us_[4] = {};
     std::uint64_t suppressed_[4] = {};
 };

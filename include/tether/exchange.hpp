@@ -66,7 +66,7 @@ struct Exchange {
     bool request_truncated = false;
     bool response_truncated = false;
 
-    /// Bytes this exchange occupies in the queue (used for the byte cap).
+    /// Memory this exchange holds while queued (string capacities, used for the byte cap).
     std::size_t byte_size() const noexcept;
 };
 

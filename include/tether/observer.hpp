@@ -17,6 +17,7 @@
 #include "tether/recorder.hpp"
 #include "tether/redactor.hpp"
 #include "tether/storage.hpp"
+#include "tether/telemetry_aggregator.hpp"
 
 namespace tether {
 
@@ -35,6 +36,11 @@ public:
     const Clock& clock() const noexcept;
     IdGenerator& ids() noexcept;
     const Redactor& redactor() const noexcept;
+    const TelemetryAggregator& telemetry() const noexcept;
+
+    /// The metrics document for a window ending now (instance empty = all instances),
+    /// including this recorder's counters: what GET {prefix}/metrics serves.
+    MetricsDocument metrics(MetricsWindow window = MetricsWindow::h24, std::string_view instance = {});
 
 private:
     struct State;

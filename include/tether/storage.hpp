@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tether/records.hpp"
+#include "tether/telemetry.hpp"
 
 namespace tether {
 
@@ -45,6 +46,13 @@ struct Page {
     std::string next_cursor;  ///< empty on the last page
 };
 
+/// Telemetry rollups written with a batch: each is added into the stored rollup of the
+/// same (width_us, start_us, instance), in the same transaction as the requests.
+struct RollupBatch {
+    std::vector<Rollup> items;
+    std::size_t max_clients_per_bucket = 500;  ///< see Rollup::merge
+};
+
 /// Retention: both limits apply; 0 disables a limit.
 struct RetentionPolicy {
     Micros max_age_us = 0;          ///< delete requests that started before now - max_age
@@ -61,7 +69,7 @@ public:
     /// Store a batch atomically: all of it or nothing (throws StorageError). Request and
     /// mutation ids must be unique and 1-64 characters of [0-9A-Za-z_-] (the pipeline uses
     /// ULIDs); each mutation belongs to the request it is listed under, whatever its request_id.
-    virtual void write_batch(const std::vector<CapturedRequest>& batch) = 0;
+    virtual void write_batch(const std::vector<CapturedRequest>& batch, const RollupBatch& rollups = {}) = 0;
 
     /// Request list, newest first. Items carry no bodies, headers or notes.
     virtual Page<RequestRecord> list_requests(const RequestFilter& filter, const PageRequest& page) = 0;
@@ -71,6 +79,14 @@ public:
     virtual Page<MutationRecord> list_mutations(std::string_view request_id, const MutationFilter& filter,
                                                 const PageRequest& page) = 0;
     virtual std::optional<MutationRecord> get_mutation(std::string_view id) = 0;
+
+    /// Stored rollups of `width_us` whose start is in [from_us, to_us), ascending by
+    /// (start_us, instance); `instance` empty = every instance.
+    virtual std::vector<Rollup> read_rollups(Micros width_us, Micros from_us, Micros to_us,
+                                             std::string_view instance) = 0;
+    /// Delete rollups that ended before `before_us` (telemetry retention, independent of
+    /// request retention). Returns how many were deleted.
+    virtual std::size_t prune_rollups(Micros before_us) = 0;
 
     virtual std::uint64_t count_requests() = 0;
     virtual std::uint64_t count_mutations() = 0;

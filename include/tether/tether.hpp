@@ -11,4 +11,7 @@
 #include "tether/records.hpp"
 #include "tether/redactor.hpp"
 #include "tether/storage.hpp"
+#include "tether/telemetry.hpp"
+#include "tether/telemetry_aggregator.hpp"
+#include "tether/latency_histogram.hpp"
 #include "tether/version.hpp"

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -12,10 +14,12 @@
 #include "support/temp_dir.hpp"
 #include "tether/errors.hpp"
 #include "tether/storage.hpp"
+#include "tether/telemetry.hpp"
 
 #ifdef TETHER_HAVE_SQLITE
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include "storage/sqlite/schema.hpp"
 #include "tether/sqlite_storage.hpp"
 #endif
 
@@ -323,6 +327,82 @@ struct Dataset {
         return out;
     }
 };
+
+// ---- Rollups ---------------------------------------------------------------------------
+
+constexpr Micros W = five_minutes_us;
+constexpr Micros H = one_hour_us;
+constexpr Micros B0 = T0 - T0 % H;  // an hour boundary, so also a five-minute one
+
+// A rollup whose every field is set and tied to `n`, so that mix-ups show.
+Rollup make_rollup(Micros width, Micros start, std::string instance, std::uint64_t n) {
+    Rollup r;
+    r.width_us = width;
+    r.start_us = start;
+    r.instance = std::move(instance);
+    r.requests = 10 * n + 1;
+    r.pushes = 10 * n + 2;
+    r.pulls = 10 * n + 3;
+    r.mutations = 10 * n + 4;
+    r.snapshots = 10 * n + 5;
+    r.applied = 10 * n + 6;
+    r.rejected = 10 * n + 7;
+    r.conflicts = 10 * n + 8;
+    r.conflict_requests = 10 * n + 9;
+    r.failed_requests = 10 * n + 10;
+    r.duration_sum_us = 1000 * n + 11;
+    r.duration_max_us = 100 * n + 12;
+    r.latency.add(0.25);  // below 1 µs: bin 0
+    r.latency.add(100.0 * static_cast<double>(n + 1), n + 1);
+    r.latency.add(2.5e6);
+    r.models["Task"] = {n + 1, n, 1};
+    r.models["Note \"q\" \xC3\xA9"] = {2 * n, 0, n};
+    r.clients["c-" + std::to_string(n)] = {n + 1, 2 * n, n % 2};
+    r.clients[std::string("odd\0\"\\\xFF", 6)] = {1, 0, 0};  // ids are bytes: NUL, quotes, invalid UTF-8
+    return r;
+}
+
+RollupBatch rollups_of(std::vector<Rollup> items, std::size_t max_clients = 500) {
+    RollupBatch b;
+    b.items = std::move(items);
+    b.max_clients_per_bucket = max_clients;
+    return b;
+}
+
+void check_same(const Rollup& a, const Rollup& b) {
+    CHECK(a.width_us == b.width_us);
+    CHECK(a.start_us == b.start_us);
+    CHECK(a.instance == b.instance);
+    CHECK(a.requests == b.requests);
+    CHECK(a.pushes == b.pushes);
+    CHECK(a.pulls == b.pulls);
+    CHECK(a.mutations == b.mutations);
+    CHECK(a.snapshots == b.snapshots);
+    CHECK(a.applied == b.applied);
+    CHECK(a.rejected == b.rejected);
+    CHECK(a.conflicts == b.conflicts);
+    CHECK(a.conflict_requests == b.conflict_requests);
+    CHECK(a.failed_requests == b.failed_requests);
+    CHECK(a.duration_sum_us == b.duration_sum_us);
+    CHECK(a.duration_max_us == b.duration_max_us);
+    CHECK(a.latency.count() == b.latency.count());
+    CHECK(a.latency.bins() == b.latency.bins());
+    CHECK(a.models == b.models);
+    CHECK(a.clients == b.clients);
+}
+
+using RollupKey = std::tuple<Micros, Micros, std::string>;
+std::vector<RollupKey> keys_of(const std::vector<Rollup>& v) {
+    std::vector<RollupKey> out;
+    for (const auto& r : v) out.emplace_back(r.width_us, r.start_us, r.instance);
+    return out;
+}
+
+std::uint64_t client_total(const Rollup& r) {
+    std::uint64_t n = 0;
+    for (const auto& [id, c] : r.clients) n += c.requests;
+    return n;
+}
 
 }  // namespace
 
@@ -939,6 +1019,366 @@ TEMPLATE_TEST_CASE("storage contract: readers page while a writer writes", "[sto
     CHECK(st.count_mutations() == 960);
 }
 
+TEMPLATE_TEST_CASE("storage contract: rollups are kept per width, bucket and instance", "[storage][contract][rollups]",
+                   TETHER_STORAGE_BACKENDS) {
+    TestType backend;
+    Storage& st = *backend.storage;
+    CHECK(st.read_rollups(W, B0, B0 + H, "").empty());
+
+    const std::string odd = "eu-west/\xC3\xBC";
+    // Stored out of order, across two batches, one of them without requests.
+    st.write_batch({simple_request(1, B0), simple_request(2, B0 + W)},
+                   rollups_of({make_rollup(W, B0 + W, "i0", 3), make_rollup(W, B0, "i1", 2),
+                               make_rollup(H, B0, "i0", 4)}));
+    st.write_batch({}, rollups_of({make_rollup(W, B0 + 2 * W, odd, 5), make_rollup(W, B0, "i0", 1),
+                                   make_rollup(W, B0 + 12 * W, "i0", 6)}));
+    CHECK(st.count_requests() == 2);
+
+    auto all = st.read_rollups(W, B0, B0 + H, "");
+    REQUIRE(keys_of(all) == std::vector<RollupKey>{{W, B0, "i0"},
+                                                   {W, B0, "i1"},
+                                                   {W, B0 + W, "i0"},
+                                                   {W, B0 + 2 * W, odd}});  // B0 + 12W = B0 + H: outside
+    // Every field round-trips.
+    check_same(all[0], make_rollup(W, B0, "i0", 1));
+    check_same(all[1], make_rollup(W, B0, "i1", 2));
+    check_same(all[2], make_rollup(W, B0 + W, "i0", 3));
+    check_same(all[3], make_rollup(W, B0 + 2 * W, odd, 5));
+
+    SECTION("[from, to) on the bucket start") {
+        CHECK(keys_of(st.read_rollups(W, B0 + W, B0 + 2 * W, "")) == std::vector<RollupKey>{{W, B0 + W, "i0"}});
+        CHECK(keys_of(st.read_rollups(W, B0 + 1, B0 + W + 1, "")) == std::vector<RollupKey>{{W, B0 + W, "i0"}});
+        CHECK(keys_of(st.read_rollups(W, B0 + 2 * W, B0 + H + 1, "")) ==
+              std::vector<RollupKey>{{W, B0 + 2 * W, odd}, {W, B0 + H, "i0"}});
+        CHECK(st.read_rollups(W, B0, B0, "").empty());
+        CHECK(st.read_rollups(W, B0 + W, B0, "").empty());
+        CHECK(st.read_rollups(W, B0 - H, B0, "").empty());
+        CHECK(st.read_rollups(W, INT64_MIN, INT64_MAX, "").size() == 5);
+    }
+    SECTION("instance filter") {
+        CHECK(keys_of(st.read_rollups(W, B0, B0 + H, "i0")) ==
+              std::vector<RollupKey>{{W, B0, "i0"}, {W, B0 + W, "i0"}});
+        CHECK(keys_of(st.read_rollups(W, B0, B0 + H, "i1")) == std::vector<RollupKey>{{W, B0, "i1"}});
+        CHECK(keys_of(st.read_rollups(W, B0, B0 + H, odd)) == std::vector<RollupKey>{{W, B0 + 2 * W, odd}});
+        CHECK(st.read_rollups(W, B0, B0 + H, "i9").empty());
+        CHECK(st.read_rollups(W, B0, B0 + H, "i").empty());  // no prefix matching
+    }
+    SECTION("widths are separate series") {
+        auto hours = st.read_rollups(H, B0 - H, B0 + 2 * H, "");
+        REQUIRE(hours.size() == 1);
+        check_same(hours[0], make_rollup(H, B0, "i0", 4));
+        CHECK(st.read_rollups(2 * W, INT64_MIN, INT64_MAX, "").empty());
+        CHECK(st.read_rollups(0, INT64_MIN, INT64_MAX, "").empty());
+        CHECK(st.read_rollups(-W, INT64_MIN, INT64_MAX, "").empty());
+    }
+    SECTION("requests are untouched by rollups") {
+        CHECK(ids_of(walk(st, {}, 10)) == std::vector<std::string>{make_id('R', 2), make_id('R', 1)});
+    }
+}
+
+TEMPLATE_TEST_CASE("storage contract: rollups of one bucket add up across and within batches",
+                   "[storage][contract][rollups]", TETHER_STORAGE_BACKENDS) {
+    TestType backend;
+    Storage& st = *backend.storage;
+    auto make = [](std::uint64_t requests, std::uint64_t max_us, std::vector<double> latencies) {
+        Rollup r;
+        r.width_us = W;
+        r.start_us = B0 + W;
+        r.instance = "i0";
+        r.requests = requests;
+        r.pushes = requests;
+        r.mutations = 2 * requests;
+        r.failed_requests = 1;
+        r.duration_sum_us = 1000 * requests;
+        r.duration_max_us = max_us;
+        for (double v : latencies) r.latency.add(v);
+        return r;
+    };
+    auto a = make(3, 500, {100, 100, 500});
+    a.models["Task"] = {5, 1, 1};
+    a.clients["c1"] = {2, 3, 1};
+    a.clients["c2"] = {1, 2, 0};
+    auto b = make(2, 300, {100, 20000});
+    b.models["Task"] = {1, 0, 0};
+    b.models["Note"] = {2, 1, 0};
+    b.clients["c2"] = {2, 0, 1};
+    b.clients["c3"] = {5, 5, 5};
+    auto c = make(1, 9000, {0.5});
+    c.pulls = 4;
+    c.snapshots = 7;
+    c.models["Note"] = {0, 0, 2};
+    c.clients["c1"] = {1, 1, 1};
+    auto d = make(4, 10, {});  // empty histogram
+    auto other_instance = make(100, 1, {1});
+    other_instance.instance = "i1";
+
+    st.write_batch({simple_request(1, B0 + W)}, rollups_of({a}));
+    st.write_batch({simple_request(2, B0 + W + 1)}, rollups_of({b, other_instance}));
+    st.write_batch({}, rollups_of({c, d}));  // the same bucket twice in one batch
+
+    auto got = st.read_rollups(W, B0, B0 + H, "i0");
+    REQUIRE(got.size() == 1);
+    const Rollup& r = got[0];
+    CHECK(r.start_us == B0 + W);
+    CHECK(r.requests == 10);
+    CHECK(r.pushes == 10);
+    CHECK(r.pulls == 4);
+    CHECK(r.mutations == 20);
+    CHECK(r.snapshots == 7);
+    CHECK(r.failed_requests == 4);
+    CHECK(r.duration_sum_us == 10'000);
+    CHECK(r.duration_max_us == 9000);  // the max, not a sum
+    CHECK(r.applied == 0);
+    // Histograms merge exactly: bin by bin.
+    std::map<std::int32_t, std::uint64_t> bins;
+    for (double v : {100.0, 100.0, 500.0, 100.0, 20000.0, 0.5}) ++bins[LatencyHistogram::bin_of(v)];
+    CHECK(r.latency.bins() == bins);
+    CHECK(r.latency.count() == 6);
+    CHECK(r.models == std::map<std::string, ModelCounts>{{"Note", {2, 1, 2}}, {"Task", {6, 1, 1}}});
+    CHECK(r.clients ==
+          std::map<std::string, ClientCounts>{{"c1", {3, 4, 2}}, {"c2", {3, 2, 1}}, {"c3", {5, 5, 5}}});
+
+    // Merging is Rollup::merge, item by item in batch order.
+    Rollup want;
+    want.width_us = W;
+    want.start_us = B0 + W;
+    want.instance = "i0";
+    for (const Rollup* x : {&a, &b, &c, &d}) want.merge(*x);
+    check_same(r, want);
+
+    auto others = st.read_rollups(W, B0, B0 + H, "i1");
+    REQUIRE(others.size() == 1);
+    check_same(others[0], other_instance);
+    CHECK(st.read_rollups(W, B0, B0 + H, "").size() == 2);
+}
+
+TEMPLATE_TEST_CASE("storage contract: clients beyond the per-bucket cap fold into (other)",
+                   "[storage][contract][rollups]", TETHER_STORAGE_BACKENDS) {
+    TestType backend;
+    Storage& st = *backend.storage;
+    const std::string other(other_clients_key);
+    auto with_clients = [](Micros start, std::string instance, std::vector<std::string> ids, std::uint64_t n) {
+        Rollup r;
+        r.width_us = W;
+        r.start_us = start;
+        r.instance = std::move(instance);
+        for (const auto& id : ids) {
+            r.clients[id] = {n, 2 * n, 1};
+            r.requests += n;
+        }
+        return r;
+    };
+    auto read_one = [&](Micros start, const std::string& instance) {
+        auto v = st.read_rollups(W, start, start + 1, instance);
+        REQUIRE(v.size() == 1);
+        return v[0];
+    };
+
+    SECTION("across batches") {
+        st.write_batch({}, rollups_of({with_clients(B0, "i0", {"a", "b"}, 1)}, 3));
+        st.write_batch({}, rollups_of({with_clients(B0, "i0", {"c", "d", "e"}, 10)}, 3));
+        auto r = read_one(B0, "i0");
+        CHECK(r.clients == std::map<std::string, ClientCounts>{
+                               {"a", {1, 2, 1}}, {"b", {1, 2, 1}}, {"c", {10, 20, 1}}, {other, {20, 40, 2}}});
+        // Known clients keep counting, new ones go to (other), and an item's own (other) adds to it.
+        auto more = with_clients(B0, "i0", {"a", "f", other}, 100);
+        st.write_batch({}, rollups_of({more}, 3));
+        r = read_one(B0, "i0");
+        CHECK(r.clients == std::map<std::string, ClientCounts>{
+                               {"a", {101, 202, 2}}, {"b", {1, 2, 1}}, {"c", {10, 20, 1}}, {other, {220, 440, 4}}});
+        CHECK(client_total(r) == r.requests);  // nothing lost by folding
+        // The cap is per bucket and instance.
+        st.write_batch({}, rollups_of({with_clients(B0, "i1", {"x", "y", "z"}, 1),
+                                       with_clients(B0 + W, "i0", {"p", "q", "r"}, 1)},
+                                      3));
+        CHECK(read_one(B0, "i1").clients.size() == 3);
+        CHECK(read_one(B0 + W, "i0").clients.size() == 3);
+        CHECK_FALSE(read_one(B0 + W, "i0").clients.count(other));
+    }
+    SECTION("within one batch and one item") {
+        // The first write of a bucket is capped too (in the item's client order).
+        st.write_batch({}, rollups_of({with_clients(B0, "i0", {"k1", "k2", "k3", "k4", "k5"}, 1),
+                                       with_clients(B0, "i0", {"k2", "k6"}, 1)},
+                                      2));
+        auto r = read_one(B0, "i0");
+        CHECK(r.clients ==
+              std::map<std::string, ClientCounts>{{"k1", {1, 2, 1}}, {"k2", {2, 4, 2}}, {other, {4, 8, 4}}});
+        CHECK(client_total(r) == r.requests);
+    }
+    SECTION("a cap of zero counts every client under (other)") {
+        st.write_batch({}, rollups_of({with_clients(B0, "i0", {"a", "b"}, 1)}, 0));
+        CHECK(read_one(B0, "i0").clients == std::map<std::string, ClientCounts>{{other, {2, 4, 2}}});
+    }
+}
+
+TEMPLATE_TEST_CASE("storage contract: rollups commit with their batch or not at all", "[storage][contract][rollups]",
+                   TETHER_STORAGE_BACKENDS) {
+    TestType backend;
+    Storage& st = *backend.storage;
+    st.write_batch({simple_request(1, B0, "c1", 2)}, rollups_of({make_rollup(W, B0, "i0", 1)}));
+    auto unchanged = [&] {
+        CHECK(st.count_requests() == 1);
+        CHECK(st.count_mutations() == 2);
+        auto all = st.read_rollups(W, INT64_MIN, INT64_MAX, "");
+        REQUIRE(all.size() == 1);
+        check_same(all[0], make_rollup(W, B0, "i0", 1));
+        CHECK(st.read_rollups(H, INT64_MIN, INT64_MAX, "").empty());
+    };
+    auto expect_failure = [&](const std::vector<CapturedRequest>& batch, const RollupBatch& rollups) {
+        try {
+            st.write_batch(batch, rollups);
+            FAIL("write_batch accepted a bad batch");
+        } catch (const StorageError& e) {
+            CHECK_FALSE(e.transient());
+        }
+        unchanged();
+    };
+    // Rollups of an existing bucket, a new bucket and a new width: none may be applied.
+    const auto good = rollups_of({make_rollup(W, B0, "i0", 7), make_rollup(W, B0 + W, "i0", 8),
+                                  make_rollup(H, B0, "i0", 9)});
+    SECTION("duplicate request id") {
+        expect_failure({simple_request(2, B0 + 5), simple_request(1, B0 + 6)}, good);
+    }
+    SECTION("duplicate mutation id") {
+        auto b = simple_request(3, B0 + 6, "c2", 1);
+        b.mutations[0].id = make_id('M', 1000);
+        expect_failure({simple_request(2, B0 + 5), b}, good);
+    }
+    SECTION("a bad rollup fails the requests too") {
+        auto bad = good;
+        bad.items.push_back(make_rollup(0, B0, "i0", 1));
+        expect_failure({simple_request(2, B0 + 5)}, bad);
+        bad.items.back() = make_rollup(-W, B0, "i0", 1);
+        expect_failure({simple_request(2, B0 + 5)}, bad);
+        bad.items.back() = make_rollup(W, B0 + 1, "i0", 1);  // not on a bucket boundary
+        expect_failure({simple_request(2, B0 + 5)}, bad);
+        bad.items.back() = make_rollup(W, INT64_MAX - INT64_MAX % W, "i0", 1);  // the bucket's end overflows
+        expect_failure({simple_request(2, B0 + 5)}, bad);
+        expect_failure({}, bad);
+    }
+    // Still writable afterwards, with everything applied once.
+    st.write_batch({simple_request(2, B0 + 5)}, good);
+    CHECK(st.count_requests() == 2);
+    auto all = st.read_rollups(W, INT64_MIN, INT64_MAX, "");
+    REQUIRE(all.size() == 2);
+    auto want = make_rollup(W, B0, "i0", 1);
+    want.merge(make_rollup(W, B0, "i0", 7));
+    check_same(all[0], want);
+    check_same(all[1], make_rollup(W, B0 + W, "i0", 8));
+    // Aligned negative starts are fine (clocks before 1970 are odd, not invalid).
+    st.write_batch({}, rollups_of({make_rollup(W, -3 * W, "i0", 1)}));
+    CHECK(st.read_rollups(W, INT64_MIN, 0, "").size() == 1);
+}
+
+TEMPLATE_TEST_CASE("storage contract: prune_rollups deletes buckets that ended, by their end",
+                   "[storage][contract][rollups]", TETHER_STORAGE_BACKENDS) {
+    TestType backend;
+    Storage& st = *backend.storage;
+    st.write_batch({}, rollups_of({make_rollup(W, B0, "i0", 1), make_rollup(W, B0 + W, "i0", 2),
+                                   make_rollup(W, B0 + W, "i1", 3), make_rollup(W, B0 + 2 * W, "i0", 4),
+                                   make_rollup(H, B0, "i0", 5), make_rollup(H, B0 + H, "i0", 6)}));
+    auto remaining = [&] {
+        auto v = st.read_rollups(W, INT64_MIN, INT64_MAX, "");
+        auto h = st.read_rollups(H, INT64_MIN, INT64_MAX, "");
+        v.insert(v.end(), h.begin(), h.end());
+        return keys_of(v);
+    };
+    CHECK(st.prune_rollups(INT64_MIN) == 0);  // no overflow at the extremes
+    CHECK(st.prune_rollups(B0) == 0);
+    CHECK(st.prune_rollups(B0 + W - 1) == 0);  // B0's five minutes are not over yet
+    CHECK(st.prune_rollups(B0 + W) == 1);      // ... now they are: end <= before
+    CHECK(st.prune_rollups(B0 + 2 * W + W / 2) == 2);
+    CHECK(st.prune_rollups(B0 + 2 * W + W / 2) == 0);
+    CHECK(remaining() == std::vector<RollupKey>{{W, B0 + 2 * W, "i0"}, {H, B0, "i0"}, {H, B0 + H, "i0"}});
+    CHECK(st.prune_rollups(B0 + H) == 2);  // the hour [B0, B0+H) ended too
+    CHECK(remaining() == std::vector<RollupKey>{{H, B0 + H, "i0"}});
+    auto last = st.read_rollups(H, B0 + H, B0 + 2 * H, "");
+    REQUIRE(last.size() == 1);
+    check_same(last[0], make_rollup(H, B0 + H, "i0", 6));
+    CHECK(st.prune_rollups(INT64_MAX) == 1);
+    CHECK(remaining().empty());
+    CHECK(st.prune_rollups(INT64_MAX) == 0);
+    // A pruned bucket starts afresh when written again.
+    st.write_batch({}, rollups_of({make_rollup(W, B0, "i0", 2)}));
+    auto again = st.read_rollups(W, B0, B0 + W, "");
+    REQUIRE(again.size() == 1);
+    check_same(again[0], make_rollup(W, B0, "i0", 2));
+}
+
+TEMPLATE_TEST_CASE("storage contract: request retention and rollup retention are independent",
+                   "[storage][contract][rollups]", TETHER_STORAGE_BACKENDS) {
+    TestType backend;
+    Storage& st = *backend.storage;
+    for (long i = 0; i < 6; ++i)
+        st.write_batch({simple_request(i, B0 + i * W, "c1", 1)}, rollups_of({make_rollup(W, B0 + i * W, "i0", 1)}));
+    RetentionPolicy p;
+    p.max_age_us = 1;
+    CHECK(st.prune(p, B0 + H, 100) == 6);
+    CHECK(st.count_requests() == 0);
+    auto all = st.read_rollups(W, B0, B0 + H, "");
+    REQUIRE(all.size() == 6);
+    for (long i = 0; i < 6; ++i) check_same(all[i], make_rollup(W, B0 + i * W, "i0", 1));
+
+    st.write_batch({simple_request(10, B0, "c1", 1)});
+    CHECK(st.prune_rollups(INT64_MAX) == 6);
+    CHECK(st.count_requests() == 1);
+    CHECK(st.count_mutations() == 1);
+    CHECK(st.get_request(make_id('R', 10)));
+}
+
+TEMPLATE_TEST_CASE("storage contract: readers see rollups and requests of the same batches",
+                   "[storage][contract][rollups]", TETHER_STORAGE_BACKENDS) {
+    TestType backend;
+    Storage& st = *backend.storage;
+    std::atomic<bool> done{false};
+    std::string writer_error;
+    std::thread writer([&] {
+        try {
+            for (long b = 0; b < 60; ++b) {
+                std::vector<CapturedRequest> batch;
+                Rollup r;
+                r.width_us = W;
+                r.start_us = B0 + (b % 4) * W;
+                r.instance = b % 2 ? "i1" : "i0";
+                for (long k = 0; k < 3; ++k) {
+                    batch.push_back(simple_request(b * 3 + k, B0 + b * 10 + k));
+                    ++r.requests;
+                }
+                st.write_batch(batch, rollups_of({r}));
+            }
+        } catch (const std::exception& e) {
+            writer_error = e.what();
+        }
+        done = true;
+    });
+    struct Join {
+        std::atomic<bool>& done;
+        std::thread& t;
+        ~Join() {
+            done = true;
+            if (t.joinable()) t.join();
+        }
+    } join{done, writer};
+    int reads = 0;
+    while (!done || reads < 2) {
+        // Requests and their rollups commit together: the rollup total lies between the
+        // request counts seen before and after reading it.
+        auto before = st.count_requests();
+        std::uint64_t total = 0;
+        for (const auto& r : st.read_rollups(W, B0, B0 + H, "")) total += r.requests;
+        auto after = st.count_requests();
+        REQUIRE(before <= total);
+        REQUIRE(total <= after);
+        ++reads;
+    }
+    writer.join();
+    CHECK(writer_error.empty());
+    std::uint64_t total = 0;
+    for (const auto& r : st.read_rollups(W, B0, B0 + H, "")) total += r.requests;
+    CHECK(total == 180);
+    CHECK(st.read_rollups(W, B0, B0 + H, "").size() == 4);
+}
+
 #ifdef TETHER_HAVE_SQLITE
 
 TEST_CASE("sqlite storage: data and schema version persist across reopen", "[storage][sqlite]") {
@@ -1032,6 +1472,143 @@ TEST_CASE("sqlite storage: a full database fails the batch as a whole, transient
     CHECK(ids_of(st->list_requests({}, {}).items) == std::vector<std::string>{make_id('R', 1)});
     st->write_batch({simple_request(2, T0 + 2, "c1", 1)});
     CHECK(st->count_requests() == 2);
+}
+
+
+TEST_CASE("sqlite storage: rollups persist across reopen", "[storage][sqlite][rollups]") {
+    test::TempDir dir;
+    const auto db = dir.file("rollups.db");
+    {
+        auto st = open_sqlite_storage({db});
+        st->write_batch({simple_request(1, B0)}, rollups_of({make_rollup(W, B0, "i0", 1), make_rollup(H, B0, "i1", 2)}));
+        st->write_batch({}, rollups_of({make_rollup(W, B0, "i0", 3)}));
+    }
+    auto st = open_sqlite_storage({db});
+    auto five = st->read_rollups(W, B0, B0 + H, "");
+    REQUIRE(five.size() == 1);
+    auto want = make_rollup(W, B0, "i0", 1);
+    want.merge(make_rollup(W, B0, "i0", 3));
+    check_same(five[0], want);
+    auto hour = st->read_rollups(H, B0, B0 + H, "i1");
+    REQUIRE(hour.size() == 1);
+    check_same(hour[0], make_rollup(H, B0, "i1", 2));
+    // And they keep merging after the reopen.
+    st->write_batch({}, rollups_of({make_rollup(W, B0, "i0", 4)}));
+    want.merge(make_rollup(W, B0, "i0", 4));
+    check_same(st->read_rollups(W, B0, B0 + H, "").at(0), want);
+}
+
+TEST_CASE("sqlite storage: a schema version 1 database is migrated and keeps its requests",
+          "[storage][sqlite][rollups]") {
+    REQUIRE(sqlite_schema_version() >= 2);
+    test::TempDir dir;
+    const auto db = dir.file("v1.db");
+    {
+        // What open_sqlite_storage of schema version 1 left behind, with two requests in it.
+        SQLite::Database raw(db, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        raw.exec("PRAGMA journal_mode = WAL");
+        SQLite::Transaction tx(raw);
+        raw.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+        raw.exec(detail::sqlite_migrations().at(0));
+        raw.exec("INSERT INTO schema_version (version, applied_at) VALUES (1, 0)");
+        SQLite::Statement insert(
+            raw,
+            "INSERT INTO requests (id, kind, client_id, client_version, instance, started_at, duration_us, "
+            "http_status, outcome, mutation_count, applied, rejected, conflicts, snapshots, models, "
+            "request_truncated, response_truncated, request_body_dropped, response_body_dropped, "
+            "request_body_scrubbed, response_body_scrubbed, replay_of, recorded_at, headers, redacted_paths, notes, "
+            "request_body, response_body) VALUES (?, 'push', 'c1', '1.0', 'i0', ?, 1500, 200, 'ok', 0, 0, 0, 0, 0, "
+            "'[\"Task\"]', 0, 0, 0, 0, 0, 0, '', ?, '[]', '[]', '[]', CAST('{}' AS BLOB), CAST('' AS BLOB))");
+        for (long i : {1, 2}) {
+            insert.reset();
+            insert.bind(1, make_id('R', i));
+            insert.bind(2, static_cast<std::int64_t>(B0 + i));
+            insert.bind(3, static_cast<std::int64_t>(B0 + i + 10));
+            insert.exec();
+            raw.exec("INSERT INTO request_models (model, started_at, request_id) VALUES ('Task', " +
+                     std::to_string(B0 + i) + ", '" + make_id('R', i) + "')");
+        }
+        raw.exec("UPDATE counters SET value = 2 WHERE name = 'requests'");
+        tx.commit();
+        CHECK_FALSE(raw.tableExists("rollups"));
+    }
+    {
+        auto st = open_sqlite_storage({db});
+        CHECK(st->count_requests() == 2);
+        RequestFilter task;
+        task.model = "Task";
+        CHECK(ids_of(walk(*st, task, 1)) == std::vector<std::string>{make_id('R', 2), make_id('R', 1)});
+        auto r = st->get_request(make_id('R', 1));
+        REQUIRE(r);
+        CHECK(r->duration_us == 1500);
+        CHECK(r->client_version == "1.0");
+        CHECK(r->request_body == "{}");
+        CHECK(st->read_rollups(W, INT64_MIN, INT64_MAX, "").empty());
+        st->write_batch({simple_request(3, B0 + 3)}, rollups_of({make_rollup(W, B0, "i0", 1)}));
+        CHECK(st->count_requests() == 3);
+        REQUIRE(st->read_rollups(W, B0, B0 + W, "i0").size() == 1);
+        check_same(st->read_rollups(W, B0, B0 + W, "i0")[0], make_rollup(W, B0, "i0", 1));
+    }
+    SQLite::Database raw(db);
+    CHECK(raw.execAndGet("SELECT max(version) FROM schema_version").getInt() == sqlite_schema_version());
+    CHECK(raw.execAndGet("SELECT count(*) FROM schema_version").getInt() == sqlite_schema_version());
+    // The migrated schema is the one a new database gets.
+    auto fresh_db = dir.file("fresh.db");
+    open_sqlite_storage({fresh_db});
+    SQLite::Database fresh(fresh_db);
+    const std::string schema = "SELECT group_concat(sql, ';') FROM (SELECT sql FROM sqlite_master "
+                               "WHERE name <> 'schema_version' ORDER BY name)";
+    CHECK(raw.execAndGet(schema).getString() == fresh.execAndGet(schema).getString());
+}
+
+TEST_CASE("sqlite storage: unreadable rollup columns are named, and block no other bucket",
+          "[storage][sqlite][rollups]") {
+    test::TempDir dir;
+    const auto db = dir.file("corrupt.db");
+    auto st = open_sqlite_storage({db});
+    st->write_batch({}, rollups_of({make_rollup(W, B0, "i0", 1), make_rollup(W, B0 + W, "i0", 2)}));
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"latency", "'12:3,oops'"},
+        {"models", "'[1,2,3]'"},
+        {"models", "'{\"Task\":[1,-2,3]}'"},
+        {"models", "'{\"Task\":[1,2.5]}'"},
+        {"clients", "'{\"c1\":1}'"},
+        {"clients", "'not json'"},
+        {"requests", "'many'"},
+        {"duration_max_us", "1.5"},
+    };
+    for (const auto& [column, value] : cases) {
+        INFO(column << " = " << value);
+        {
+            SQLite::Database raw(db, SQLite::OPEN_READWRITE);
+            raw.exec("UPDATE rollups SET " + column + " = " + value + " WHERE start_us = " + std::to_string(B0));
+        }
+        try {
+            st->read_rollups(W, B0, B0 + H, "");
+            FAIL("read a corrupt rollup");
+        } catch (const StorageError& e) {
+            CHECK_FALSE(e.transient());
+            CHECK(std::string(e.what()).find("rollups." + column) != std::string::npos);
+        }
+        // Writing into the damaged bucket fails the batch; other buckets still work.
+        CHECK_THROWS_AS(st->write_batch({simple_request(1, B0)}, rollups_of({make_rollup(W, B0, "i0", 1)})),
+                        StorageError);
+        CHECK_FALSE(st->get_request(make_id('R', 1)));
+        CHECK(st->read_rollups(W, B0 + W, B0 + H, "").size() == 1);
+        // Repair it for the next case.
+        SQLite::Database raw(db, SQLite::OPEN_READWRITE);
+        raw.exec("DELETE FROM rollups WHERE start_us = " + std::to_string(B0));
+        st->write_batch({}, rollups_of({make_rollup(W, B0, "i0", 1)}));
+    }
+    // Breakdowns written with fewer counters (an older layout) read with zeros.
+    {
+        SQLite::Database raw(db, SQLite::OPEN_READWRITE);
+        raw.exec("UPDATE rollups SET models = '{\"Task\":[4]}', clients = '{\"c\":[1,2,3,99]}' WHERE start_us = " +
+                 std::to_string(B0));
+    }
+    auto r = st->read_rollups(W, B0, B0 + W, "").at(0);
+    CHECK(r.models == std::map<std::string, ModelCounts>{{"Task", {4, 0, 0}}});
+    CHECK(r.clients == std::map<std::string, ClientCounts>{{"c", {1, 2, 3}}});
 }
 
 #endif

@@ -25,14 +25,14 @@ public:
     std::atomic<std::uint64_t> failures{0};
 
     std::string describe() const override { return "faulty(" + inner_->describe() + ")"; }
-    void write_batch(const std::vector<CapturedRequest>& batch) override {
+    void write_batch(const std::vector<CapturedRequest>& batch, const RollupBatch& rollups = {}) override {
         ++attempts;
         if (int d = write_delay_ms.load()) std::this_thread::sleep_for(std::chrono::milliseconds(d));
         if (failing.load() || fail_next.fetch_sub(1) > 0) {
             ++failures;
             throw StorageError("injected failure: disk I/O error", !permanent.load());
         }
-        inner_->write_batch(batch);
+        inner_->write_batch(batch, rollups);
     }
     Page<RequestRecord> list_requests(const RequestFilter& f, const PageRequest& p) override {
         return inner_->list_requests(f, p);
@@ -42,6 +42,10 @@ public:
         return inner_->list_mutations(id, f, p);
     }
     std::optional<MutationRecord> get_mutation(std::string_view id) override { return inner_->get_mutation(id); }
+    std::vector<Rollup> read_rollups(Micros width_us, Micros from_us, Micros to_us, std::string_view instance) override {
+        return inner_->read_rollups(width_us, from_us, to_us, instance);
+    }
+    std::size_t prune_rollups(Micros before_us) override { return inner_->prune_rollups(before_us); }
     std::uint64_t count_requests() override { return inner_->count_requests(); }
     std::uint64_t count_mutations() override { return inner_->count_mutations(); }
     std::size_t prune(const RetentionPolicy& p, Micros now, std::size_t n) override { return inner_->prune(p, now, n); }

@@ -355,3 +355,58 @@ TEST_CASE("pipeline: host-provided ids, instance and client id win over the body
     CHECK(is_valid_ulid(fixed.request.id));
     CHECK(has_note(fixed.request, "/id", "not a ULID", false));
 }
+
+TEST_CASE("pipeline: hostile bodies stay linear and bounded", "[pipeline]") {
+    Fixture f;
+    SECTION("one mutation_id repeated thousands of times") {
+        std::vector<TestMutation> ms(4000, mutation(1));
+        std::vector<std::string> applied(4001, ms[0].mutation_id);
+        auto out = f.run(push(push_request("c", ms), push_response(applied)));
+        CHECK(out.request.applied == 4000);
+        CHECK(out.request.notes.size() == 1);  // the one surplus listing
+        CHECK(has_note(out.request, "/applied/4000", "listed more often than it was pushed", false));
+    }
+    SECTION("notes are capped, the protocol error survives the cap") {
+        std::string body = R"({"client_id":"c","mutations":[)";
+        for (int i = 0; i < 1000; ++i) body += i ? ",{}" : "{}";
+        body += "]}";
+        auto out = f.run(push(body, ""));
+        REQUIRE(out.request.notes.size() == 101);
+        CHECK(out.request.notes.back().where == "recorder");
+        CHECK_THAT(out.request.notes.back().message, Catch::Contains("more notes not stored"));
+        CHECK(out.request.outcome == RequestOutcome::error);
+        CHECK(out.mutations.size() == 1000);
+    }
+    SECTION("a request that did not parse does not flood notes about unknown response ids") {
+        std::vector<std::string> ids;
+        for (int i = 0; i < 50; ++i) ids.push_back(test::test_ulid(static_cast<std::uint64_t>(i), 'M'));
+        auto out = f.run(push(R"({"client_id":"c","mutations":[{"mutation_id")", push_response(ids)));
+        CHECK(out.request.request_parse_error);
+        CHECK(out.request.notes.size() <= 1);  // at most the recovered client id
+    }
+}
+
+TEST_CASE("pipeline: header values, payload paths and host rejections", "[pipeline][redaction]") {
+    Fixture f;
+    auto a = mutation(1, "Task", R"({"payload_token_count":3,"title":"t"})");
+    auto ex = push(push_request("c", {a}), R"({"applied":[],"rejected":[],"conflicts":[]})");
+    ex.headers.push_back({"Referer", "https://app.example/sync?token=tok-SECRET&page=2"});
+    ex.traces.push_back({a.mutation_id, "", "", ConflictTrace{"strict", Resolution::rejected, "{}", "stale"}});
+    auto out = f.run(std::move(ex));
+    CHECK(out.request.headers[0].value.find("tok-SECRET") == std::string::npos);
+    CHECK(out.request.headers[0].value.find("page=2") != std::string::npos);
+    CHECK(std::find(out.request.redacted_paths.begin(), out.request.redacted_paths.end(), "header:Referer") !=
+          out.request.redacted_paths.end());
+    // "payload_token_count" is redacted (contains "token") but is not the payload itself…
+    CHECK(out.mutations[0].payload_redacted);
+    CHECK(out.mutations[0].outcome == MutationOutcome::rejected);
+    CHECK(out.request.outcome == RequestOutcome::rejected);
+
+    // …whereas a sibling key merely starting with "payload" does not mark the payload.
+    auto b = mutation(2, "Task", R"({"title":"t"})");
+    std::string body = push_request("c", {b});
+    body.insert(body.find("\"payload\""), R"("payload_secret":"x",)");
+    auto out2 = f.run(push(body, push_response({b.mutation_id})));
+    CHECK_FALSE(out2.mutations[0].payload_redacted);
+    CHECK(out2.request.request_body.find("\"payload_secret\":\"[REDACTED]\"") != std::string::npos);
+}

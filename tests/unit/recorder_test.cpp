@@ -251,3 +251,24 @@ TEST_CASE("recorder: retention prunes by count and by age in the background", "[
     REQUIRE(test::eventually([&] { return storage->count_requests() == 0; }));
     CHECK(obs->recorder().stats().pruned == 25);
 }
+
+TEST_CASE("recorder: a permanent error costs only the offending exchange, not its batch", "[recorder][faults]") {
+    Config c;
+    c.recorder.batch_max_items = 50;
+    Rig rig(c);
+    for (int i = 0; i < 20; ++i) {
+        auto ex = test::sample_push("c", 1, static_cast<std::uint64_t>(i));
+        if (i == 3 || i == 7) ex.id = "01JD3Z6Q8Y9V4K2M1N0P7R5S3A";  // the host reused an id
+        rig.rec().record(std::move(ex));
+    }
+    REQUIRE(rig.rec().flush(10s));
+    auto s = rig.rec().stats();
+    CHECK(s.written == 19);
+    CHECK(s.dropped_storage_error == 1);
+    CHECK(rig.storage->count_requests() == 19);
+    CHECK(s.offered == s.written + s.dropped);
+    bool explained = false;
+    for (const auto& e : rig.errors->events)
+        explained = explained || (e.message.find("request(s) could not be stored") != std::string::npos);
+    CHECK(explained);
+}

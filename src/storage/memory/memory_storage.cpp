@@ -1,10 +1,12 @@
 // In-process Storage: ordered maps under a shared_mutex. Same keyset semantics as the
 // SQLite backend (the contract suite runs against both), linear scans for filters.
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <set>
 #include <shared_mutex>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -16,6 +18,18 @@ namespace tether {
 namespace {
 
 using Key = std::pair<Micros, std::string>;  // (started_at_us, id): the keyset order
+using RollupKey = std::tuple<Micros, Micros, std::string>;  // (width_us, start_us, instance)
+
+// Same rule as the SQLite backend: a bucket has a positive width, starts on a multiple of
+// it and ends where an int64 can still say so.
+void check_rollups(const RollupBatch& rollups) {
+    for (const auto& r : rollups.items) {
+        if (r.width_us <= 0) throw StorageError("memory: rollup width_us must be positive", false);
+        if (r.start_us % r.width_us != 0)
+            throw StorageError("memory: rollup start_us must be a multiple of width_us", false);
+        if (r.start_us > INT64_MAX - r.width_us) throw StorageError("memory: rollup start_us + width_us overflows", false);
+    }
+}
 
 struct Entry {
     RequestRecord request;
@@ -45,11 +59,12 @@ class MemoryStorage final : public Storage {
 public:
     std::string describe() const override { return "memory"; }
 
-    void write_batch(const std::vector<CapturedRequest>& batch) override {
+    void write_batch(const std::vector<CapturedRequest>& batch, const RollupBatch& rollups) override {
         std::unique_lock lock(mutex_);
         // Validate everything first so that a bad batch leaves no trace (atomicity).
         std::unordered_set<std::string_view> new_requests, new_mutations;
         detail::check_batch_ids(batch, "memory");
+        check_rollups(rollups);
         for (const auto& c : batch) {
             if (by_id_.count(c.request.id) || !new_requests.insert(c.request.id).second)
                 throw StorageError("memory: duplicate request id", false);
@@ -58,6 +73,26 @@ public:
                     throw StorageError("memory: duplicate mutation id", false);
             }
         }
+        // Merge the rollups into copies first: nothing stored changes until all is computed.
+        std::map<RollupKey, Rollup> merged;
+        for (const auto& item : rollups.items) {
+            RollupKey key{item.width_us, item.start_us, item.instance};
+            auto it = merged.find(key);
+            if (it == merged.end()) {
+                auto stored = rollups_.find(key);
+                Rollup base;
+                if (stored != rollups_.end()) {
+                    base = stored->second;
+                } else {
+                    base.width_us = item.width_us;
+                    base.start_us = item.start_us;
+                    base.instance = item.instance;
+                }
+                it = merged.emplace(std::move(key), std::move(base)).first;
+            }
+            it->second.merge(item, rollups.max_clients_per_bucket);
+        }
+        for (auto& [key, r] : merged) rollups_.insert_or_assign(key, std::move(r));
         for (const auto& c : batch) {
             Entry e;
             e.request = c.request;
@@ -152,6 +187,34 @@ public:
         return *it->second;
     }
 
+    std::vector<Rollup> read_rollups(Micros width_us, Micros from_us, Micros to_us,
+                                     std::string_view instance) override {
+        std::vector<Rollup> out;
+        if (width_us <= 0 || from_us >= to_us) return out;
+        std::shared_lock lock(mutex_);
+        // "" sorts before every instance: the range is [(w, from, ""), (w, to, "")).
+        auto end = rollups_.lower_bound(RollupKey{width_us, to_us, std::string()});
+        for (auto it = rollups_.lower_bound(RollupKey{width_us, from_us, std::string()}); it != end; ++it)
+            if (instance.empty() || it->second.instance == instance) out.push_back(it->second);
+        return out;
+    }
+
+    std::size_t prune_rollups(Micros before_us) override {
+        std::unique_lock lock(mutex_);
+        std::size_t deleted = 0;
+        for (auto it = rollups_.begin(); it != rollups_.end();) {
+            const auto& [width, start, instance] = it->first;
+            // end <= before, written so that it cannot overflow.
+            if (before_us >= INT64_MIN + width && start <= before_us - width) {
+                it = rollups_.erase(it);
+                ++deleted;
+            } else {
+                ++it;
+            }
+        }
+        return deleted;
+    }
+
     std::uint64_t count_requests() override {
         std::shared_lock lock(mutex_);
         return requests_.size();
@@ -186,6 +249,7 @@ private:
     std::unordered_map<std::string, std::map<Key, Entry>::iterator> by_id_;
     std::unordered_map<std::string, const MutationRecord*> mutations_;
     std::uint64_t mutation_count_ = 0;
+    std::map<RollupKey, Rollup> rollups_;  // independent of requests: prune() never touches it
 };
 
 }  // namespace

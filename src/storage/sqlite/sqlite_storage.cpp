@@ -7,9 +7,15 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <climits>
+#include <cstdint>
+#include <initializer_list>
+#include <map>
 #include <mutex>
+#include <stdexcept>
+#include <tuple>
 #include <unordered_map>
 #include <variant>
 
@@ -121,6 +127,32 @@ CREATE TABLE request_models (
 -- Row counts kept per transaction: count(*) would scan an index of millions of rows.
 CREATE TABLE counters (name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID;
 INSERT INTO counters (name, value) VALUES ('requests', 0), ('mutations', 0);
+)sql",
+        // 2: telemetry rollups, one row per (bucket width, bucket start, instance), added to by
+        // each batch in its own transaction. Clustered on the key so that a dashboard window is
+        // one range scan; scalars first, the breakdowns (up to kilobytes) last.
+        R"sql(
+CREATE TABLE rollups (
+    width_us          INTEGER NOT NULL,
+    start_us          INTEGER NOT NULL,  -- bucket start, µs since the epoch, a multiple of width_us
+    instance          TEXT NOT NULL,
+    requests          INTEGER NOT NULL,
+    pushes            INTEGER NOT NULL,
+    pulls             INTEGER NOT NULL,
+    mutations         INTEGER NOT NULL,
+    snapshots         INTEGER NOT NULL,
+    applied           INTEGER NOT NULL,
+    rejected          INTEGER NOT NULL,
+    conflicts         INTEGER NOT NULL,
+    conflict_requests INTEGER NOT NULL,
+    failed_requests   INTEGER NOT NULL,
+    duration_sum_us   INTEGER NOT NULL,
+    duration_max_us   INTEGER NOT NULL,
+    latency           TEXT NOT NULL,     -- LatencyHistogram::encode, "bin:count,…"
+    models            TEXT NOT NULL,     -- JSON {model: [mutations, conflicts, failures]}
+    clients           TEXT NOT NULL,     -- JSON {client: [requests, mutations, failures]}
+    PRIMARY KEY (width_us, start_us, instance)
+) WITHOUT ROWID;
 )sql",
     };
     return steps;
@@ -297,6 +329,83 @@ std::vector<FieldChange> changes_from(const std::string& text, const char* colum
     }
 }
 
+// ---- Rollups --------------------------------------------------------------------------
+
+// Same rule as the memory backend: a bucket has a positive width, starts on a multiple of
+// it and ends where an int64 can still say so.
+void check_rollups(const RollupBatch& rollups) {
+    for (const auto& r : rollups.items) {
+        if (r.width_us <= 0) throw StorageError("sqlite: rollup width_us must be positive", false);
+        if (r.start_us % r.width_us != 0)
+            throw StorageError("sqlite: rollup start_us must be a multiple of width_us", false);
+        if (r.start_us > INT64_MAX - r.width_us)
+            throw StorageError("sqlite: rollup start_us + width_us overflows", false);
+    }
+}
+
+void append_counts(std::string& out, std::initializer_list<std::uint64_t> counts) {
+    out += '[';
+    bool first = true;
+    for (auto n : counts) {
+        if (!first) out += ',';
+        first = false;
+        out += std::to_string(n);
+    }
+    out += ']';
+}
+
+// The breakdowns are positional arrays. A counter added later goes at the end of its array:
+// shorter arrays (rows written before it existed) read with zeros there.
+static_assert(sizeof(ModelCounts) == 3 * sizeof(std::uint64_t) && sizeof(ClientCounts) == 3 * sizeof(std::uint64_t),
+              "ModelCounts/ClientCounts changed: update models_json, clients_json and read_rollup");
+
+std::string models_json(const std::map<std::string, ModelCounts>& models) {
+    std::string out = "{";
+    for (const auto& [name, c] : models) {
+        if (out.size() > 1) out += ',';
+        detail::append_json_string(out, name);
+        out += ':';
+        append_counts(out, {c.mutations, c.conflicts, c.failures});
+    }
+    return out += '}';
+}
+
+std::string clients_json(const std::map<std::string, ClientCounts>& clients) {
+    std::string out = "{";
+    for (const auto& [id, c] : clients) {
+        if (out.size() > 1) out += ',';
+        detail::append_json_string(out, id);
+        out += ':';
+        append_counts(out, {c.requests, c.mutations, c.failures});
+    }
+    return out += '}';
+}
+
+// `{key: [n, …]}` of non-negative integers; missing trailing counts are 0, extra ones
+// (written by a newer version) are ignored.
+template <std::size_t N, class F>
+void counts_from(const std::string& text, const char* column, F&& add) {
+    if (text == "{}") return;
+    auto v = parse_column(text, column);
+    if (!v.is_object()) corrupt(column);
+    for (const auto& kv : v.get_object()) {
+        if (!kv.value().is_array()) corrupt(column);
+        const auto& a = kv.value().get_array();
+        std::array<std::uint64_t, N> n{};
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            std::uint64_t count = 0;
+            if (a[i].is_uint64())
+                count = a[i].get_uint64();
+            else if (a[i].is_int64() && a[i].get_int64() >= 0)
+                count = static_cast<std::uint64_t>(a[i].get_int64());
+            else
+                corrupt(column);
+            if (i < N) n[i] = count;
+        }
+        add(std::string(kv.key()), n);
+    }
+}
+
 // ---- Statement helpers -----------------------------------------------------------------
 
 // Resets a statement when leaving scope: an unfinished SELECT would otherwise keep a read
@@ -361,6 +470,11 @@ constexpr const char* mutation_columns =
     "conflict_resolution, conflict_server_updated_at, conflict_by_host, conflict_in_response, validation, "
     "rejection_data, payload_diff, change_diff, conflict_server_state, state_before, state_after, payload";
 constexpr int mutation_column_count = 30;
+
+constexpr const char* rollup_columns =
+    "width_us, start_us, instance, requests, pushes, pulls, mutations, snapshots, applied, rejected, conflicts, "
+    "conflict_requests, failed_requests, duration_sum_us, duration_max_us, latency, models, clients";
+constexpr int rollup_column_count = 18;
 
 std::string placeholders(int n) {
     std::string out;
@@ -457,6 +571,39 @@ MutationRecord read_mutation(SQLite::Statement& s) {
     return m;
 }
 
+Rollup read_rollup(SQLite::Statement& s) {
+    static constexpr const char* counter_names[] = {
+        "rollups.requests",  "rollups.pushes",    "rollups.pulls",   "rollups.mutations",
+        "rollups.snapshots", "rollups.applied",   "rollups.rejected", "rollups.conflicts",
+        "rollups.conflict_requests", "rollups.failed_requests", "rollups.duration_sum_us",
+        "rollups.duration_max_us"};
+    Rollup r;
+    r.width_us = s.getColumn(0).getInt64();
+    r.start_us = s.getColumn(1).getInt64();
+    r.instance = col_str(s, 2);
+    std::uint64_t* counters[] = {&r.requests, &r.pushes,    &r.pulls,
+                                 &r.mutations, &r.snapshots, &r.applied,
+                                 &r.rejected, &r.conflicts, &r.conflict_requests,
+                                 &r.failed_requests, &r.duration_sum_us, &r.duration_max_us};
+    for (int i = 0; i < 12; ++i) {
+        auto c = s.getColumn(3 + i);
+        if (!c.isInteger()) corrupt(counter_names[i]);
+        *counters[i] = static_cast<std::uint64_t>(c.getInt64());  // uint64 stored as its int64 bits
+    }
+    try {
+        r.latency = LatencyHistogram::decode(s.getColumn(15).getString());
+    } catch (const std::invalid_argument&) {
+        corrupt("rollups.latency");
+    }
+    counts_from<3>(col_str(s, 16), "rollups.models", [&](std::string name, const std::array<std::uint64_t, 3>& n) {
+        r.models[std::move(name)] = ModelCounts{n[0], n[1], n[2]};
+    });
+    counts_from<3>(col_str(s, 17), "rollups.clients", [&](std::string id, const std::array<std::uint64_t, 3>& n) {
+        r.clients[std::move(id)] = ClientCounts{n[0], n[1], n[2]};
+    });
+    return r;
+}
+
 using BindValue = std::variant<std::int64_t, std::string>;
 
 class SqliteStorage final : public Storage {
@@ -483,6 +630,12 @@ public:
             delete_model_.emplace(writer_,
                                   "DELETE FROM request_models WHERE model = ? AND started_at = ? AND request_id = ?");
             delete_request_.emplace(writer_, "DELETE FROM requests WHERE id = ?");  // mutations cascade
+            select_rollup_.emplace(writer_, std::string("SELECT ") + rollup_columns +
+                                                " FROM rollups WHERE width_us = ? AND start_us = ? AND instance = ?");
+            upsert_rollup_.emplace(writer_, std::string("INSERT OR REPLACE INTO rollups (") + rollup_columns +
+                                                ") VALUES (" + placeholders(rollup_column_count) + ")");
+            next_rollup_width_.emplace(writer_, "SELECT min(width_us) FROM rollups WHERE width_us > ?");
+            delete_rollups_.emplace(writer_, "DELETE FROM rollups WHERE width_us = ? AND start_us <= ?");
             if (!in_memory_) {
                 // A private in-memory database cannot be shared: then the writer also reads.
                 reader_ = std::make_unique<SQLite::Database>(open("open reader", SQLite::OPEN_READWRITE));
@@ -496,8 +649,9 @@ public:
 
     std::string describe() const override { return "sqlite:" + options_.path; }
 
-    void write_batch(const std::vector<CapturedRequest>& batch) override {
+    void write_batch(const std::vector<CapturedRequest>& batch, const RollupBatch& rollups) override {
         detail::check_batch_ids(batch, "sqlite");
+        check_rollups(rollups);
         std::lock_guard lock(write_mutex_);
         in_write_transaction("write_batch", [&] {
             std::int64_t mutations = 0;
@@ -507,6 +661,7 @@ public:
             }
             add_counter("requests", static_cast<std::int64_t>(batch.size()));
             add_counter("mutations", mutations);
+            if (!rollups.items.empty()) merge_rollups(rollups);
         });
     }
 
@@ -614,6 +769,49 @@ public:
                   return false;
               });
         return out;
+    }
+
+    std::vector<Rollup> read_rollups(Micros width_us, Micros from_us, Micros to_us,
+                                     std::string_view instance) override {
+        std::vector<Rollup> out;
+        if (width_us <= 0 || from_us >= to_us) return out;
+        // A range of the primary key, already in (start_us, instance) order: no sort.
+        std::string sql = std::string("SELECT ") + rollup_columns +
+                          " FROM rollups WHERE width_us = ? AND start_us >= ? AND start_us < ?";
+        std::vector<BindValue> binds{width_us, from_us, to_us};
+        if (!instance.empty()) {
+            sql += " AND instance = ?";
+            binds.emplace_back(std::string(instance));
+        }
+        sql += " ORDER BY start_us, instance";
+        query("read_rollups", sql, binds, [&](SQLite::Statement& s) {
+            out.push_back(read_rollup(s));
+            return true;
+        });
+        return out;
+    }
+
+    std::size_t prune_rollups(Micros before_us) override {
+        std::lock_guard lock(write_mutex_);
+        std::size_t deleted = 0;
+        in_write_transaction("prune_rollups", [&] {
+            // One seek per stored width (a handful), then a range of the primary key each.
+            Micros width = 0;
+            for (;;) {
+                {
+                    StatementUse s(*next_rollup_width_);
+                    s->bind(1, static_cast<std::int64_t>(width));
+                    if (!s->executeStep() || s->isColumnNull(0)) break;
+                    width = s->getColumn(0).getInt64();
+                }
+                if (width <= 0 || before_us < INT64_MIN + width) continue;  // no bucket ends that early
+                StatementUse s(*delete_rollups_);
+                s->bind(1, static_cast<std::int64_t>(width));
+                s->bind(2, static_cast<std::int64_t>(before_us - width));  // start + width <= before
+                deleted += static_cast<std::size_t>(s->exec());
+            }
+        });
+        return deleted;
     }
 
     std::uint64_t count_requests() override { return read_counter("requests"); }
@@ -866,6 +1064,52 @@ private:
         st.exec();
     }
 
+    // Read-modify-write inside the batch's transaction: only this instance's writer touches
+    // its (bucket, instance) rows. Items of one bucket merge in batch order, then one write.
+    void merge_rollups(const RollupBatch& rollups) {
+        std::map<std::tuple<Micros, Micros, std::string_view>, Rollup> merged;
+        for (const auto& item : rollups.items) {
+            auto key = std::make_tuple(item.width_us, item.start_us, std::string_view(item.instance));
+            auto it = merged.find(key);
+            if (it == merged.end()) {
+                Rollup base;
+                {
+                    StatementUse s(*select_rollup_);
+                    s->bind(1, static_cast<std::int64_t>(item.width_us));
+                    s->bind(2, static_cast<std::int64_t>(item.start_us));
+                    bind_text(*select_rollup_, 3, item.instance);
+                    if (s->executeStep()) {
+                        base = read_rollup(*s);
+                    } else {
+                        base.width_us = item.width_us;
+                        base.start_us = item.start_us;
+                        base.instance = item.instance;
+                    }
+                }
+                it = merged.emplace(key, std::move(base)).first;
+            }
+            it->second.merge(item, rollups.max_clients_per_bucket);
+        }
+        for (const auto& [key, r] : merged) {
+            const std::string latency = r.latency.encode(), models = models_json(r.models),
+                              clients = clients_json(r.clients);
+            StatementUse s(*upsert_rollup_);
+            auto& st = *upsert_rollup_;
+            st.bind(1, static_cast<std::int64_t>(r.width_us));
+            st.bind(2, static_cast<std::int64_t>(r.start_us));
+            bind_text(st, 3, r.instance);
+            const std::uint64_t counters[] = {r.requests,  r.pushes,           r.pulls,
+                                              r.mutations, r.snapshots,        r.applied,
+                                              r.rejected,  r.conflicts,        r.conflict_requests,
+                                              r.failed_requests, r.duration_sum_us, r.duration_max_us};
+            for (int i = 0; i < 12; ++i) st.bind(4 + i, static_cast<std::int64_t>(counters[i]));
+            bind_text(st, 16, latency);
+            bind_text(st, 17, models);
+            bind_text(st, 18, clients);
+            st.exec();
+        }
+    }
+
     void add_counter(const char* name, std::int64_t delta) {
         if (delta == 0) return;
         StatementUse s(*add_counter_);
@@ -921,7 +1165,8 @@ private:
     std::mutex write_mutex_;
     SQLite::Database writer_;
     std::optional<SQLite::Statement> insert_request_, insert_mutation_, insert_model_, add_counter_, counter_in_tx_,
-        oldest_, victim_models_, delete_model_, delete_request_;
+        oldest_, victim_models_, delete_model_, delete_request_, select_rollup_, upsert_rollup_, next_rollup_width_,
+        delete_rollups_;
     std::mutex read_mutex_;
     std::unique_ptr<SQLite::Database> reader_;
     std::unordered_map<std::string, SQLite::Statement> read_statements_;
