@@ -30,6 +30,10 @@ IdGenerator& Observer::ids() noexcept { return *state_->ids; }
 const Redactor& Observer::redactor() const noexcept { return *state_->redactor; }
 const TelemetryAggregator& Observer::telemetry() const noexcept { return *state_->telemetry; }
 
+std::string Observer::openmetrics() const {
+    return to_openmetrics(state_->telemetry->counters().snapshot(), state_->recorder->stats());
+}
+
 MetricsDocument Observer::metrics(MetricsWindow window, std::string_view instance) {
     return state_->telemetry->metrics(*state_->storage, window, instance, state_->clock->now_us(),
                                       state_->recorder->stats());

@@ -201,8 +201,6 @@ std::optional<std::pair<bool, std::string>> Recorder::Impl::try_write(const std:
                                                                       const RollupBatch& rollups) noexcept {
     try {
         storage->write_batch(requests, rollups);
-        batches_.fetch_add(1, std::memory_order_relaxed);
-        return std::nullopt;
     } catch (const StorageError& e) {
         return std::make_pair(e.transient(), std::string(e.what()));
     } catch (const std::exception& e) {
@@ -210,6 +208,13 @@ std::optional<std::pair<bool, std::string>> Recorder::Impl::try_write(const std:
     } catch (...) {
         return std::make_pair(false, std::string("unknown exception from storage"));
     }
+    batches_.fetch_add(1, std::memory_order_relaxed);
+    try {
+        telemetry->counters().count(requests);
+    } catch (const std::exception&) {
+        // Out of memory while counting: the requests are stored; only the scrape totals lag.
+    }
+    return std::nullopt;
 }
 
 Recorder::Impl::Tally Recorder::Impl::write_with_retry(const Processed& processed) noexcept {

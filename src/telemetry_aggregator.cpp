@@ -1,6 +1,7 @@
 #include "tether/telemetry_aggregator.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <tuple>
 
@@ -171,6 +172,152 @@ MetricsDocument TelemetryAggregator::metrics(Storage& storage, MetricsWindow win
     });
     if (doc.top_clients.size() > config_.top_n) doc.top_clients.resize(config_.top_n);
     return doc;
+}
+
+const std::vector<double>& TelemetryCounters::duration_bounds_seconds() {
+    static const std::vector<double> bounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                               0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
+    return bounds;
+}
+
+void TelemetryCounters::count(const std::vector<CapturedRequest>& written) {
+    const auto& bounds = duration_bounds_seconds();
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (totals_.duration_buckets.empty()) totals_.duration_buckets.assign(bounds.size() + 1, 0);
+    for (const auto& c : written) {
+        const auto& r = c.request;
+        const std::string kind = to_string(r.kind);
+        ++totals_.requests[kind];
+        if (r.failed()) ++totals_.failed_requests[kind];
+        totals_.snapshots += r.snapshots;
+        totals_.conflicts += r.conflicts;
+        double seconds = static_cast<double>(std::max<Micros>(r.duration_us, 0)) / 1e6;
+        auto bucket = static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin());
+        ++totals_.duration_buckets[bucket];
+        totals_.duration_sum_seconds += seconds;
+        ++totals_.duration_count;
+        for (const auto& m : c.mutations) {
+            std::pair<std::string, std::string> key{m.model, to_string(m.outcome)};
+            auto it = totals_.mutations.find(key);
+            if (it == totals_.mutations.end()) {
+                std::size_t models = 0;  // distinct models so far (pairs share models)
+                std::string last;
+                for (const auto& [k, n] : totals_.mutations)
+                    if (k.first != last) ++models, last = k.first;
+                if (models >= max_models) key.first = std::string(other_clients_key);
+                it = totals_.mutations.try_emplace(key, 0).first;
+            }
+            ++it->second;
+        }
+    }
+}
+
+TelemetryCounters::Snapshot TelemetryCounters::snapshot() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Snapshot s = totals_;
+    if (s.duration_buckets.empty()) s.duration_buckets.assign(duration_bounds_seconds().size() + 1, 0);
+    return s;
+}
+
+namespace {
+
+// Label values escape backslash, double quote and newline (OpenMetrics ABNF).
+std::string label(std::string_view v) {
+    std::string out;
+    for (char c : v) {
+        if (c == '\\') out += "\\\\";
+        else if (c == '"') out += "\\\"";
+        else if (c == '\n') out += "\\n";
+        else out += c;
+    }
+    return out;
+}
+
+std::string number(double v) {
+    char buf[64];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, r.ptr);
+}
+
+void family(std::string& out, const char* name, const char* type, const char* help, const char* unit = nullptr) {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += "\n# TYPE ";
+    out += name;
+    out += ' ';
+    out += type;
+    out += '\n';
+    if (unit) {
+        out += "# UNIT ";
+        out += name;
+        out += ' ';
+        out += unit;
+        out += '\n';
+    }
+}
+
+void sample(std::string& out, const std::string& name_and_labels, std::uint64_t value) {
+    out += name_and_labels;
+    out += ' ';
+    out += std::to_string(value);
+    out += '\n';
+}
+
+}  // namespace
+
+std::string to_openmetrics(const TelemetryCounters::Snapshot& c, const RecorderStats& r) {
+    std::string out;
+    family(out, "tether_requests_total", "counter", "Sync requests captured and stored, by kind.");
+    for (const char* kind : {"push", "pull"}) {
+        auto it = c.requests.find(kind);
+        sample(out, std::string("tether_requests_total{kind=\"") + kind + "\"}", it == c.requests.end() ? 0 : it->second);
+    }
+    family(out, "tether_failed_requests_total", "counter",
+           "Captured requests that failed (HTTP >= 400, unparseable, protocol error or a rejected mutation).");
+    for (const char* kind : {"push", "pull"}) {
+        auto it = c.failed_requests.find(kind);
+        sample(out, std::string("tether_failed_requests_total{kind=\"") + kind + "\"}",
+               it == c.failed_requests.end() ? 0 : it->second);
+    }
+    family(out, "tether_mutations_total", "counter", "Pushed mutations by model and server outcome.");
+    for (const auto& [key, n] : c.mutations)
+        sample(out, "tether_mutations_total{model=\"" + label(key.first) + "\",outcome=\"" + label(key.second) + "\"}", n);
+    family(out, "tether_snapshots_total", "counter", "Snapshots returned by pulls.");
+    sample(out, "tether_snapshots_total", c.snapshots);
+    family(out, "tether_conflicts_total", "counter", "Mutations that hit a conflict, whatever the resolution.");
+    sample(out, "tether_conflicts_total", c.conflicts);
+
+    family(out, "tether_request_duration_seconds", "histogram", "Sync request duration as measured by the host.",
+           "seconds");
+    const auto& bounds = TelemetryCounters::duration_bounds_seconds();
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < c.duration_buckets.size(); ++i) {
+        cumulative += c.duration_buckets[i];
+        std::string le = i < bounds.size() ? number(bounds[i]) : "+Inf";
+        sample(out, "tether_request_duration_seconds_bucket{le=\"" + le + "\"}", cumulative);
+    }
+    out += "tether_request_duration_seconds_sum " + number(c.duration_sum_seconds) + "\n";
+    sample(out, "tether_request_duration_seconds_count", c.duration_count);
+
+    family(out, "tether_recorder_offered_total", "counter", "Exchanges handed to the recorder.");
+    sample(out, "tether_recorder_offered_total", r.offered);
+    family(out, "tether_recorder_written_total", "counter", "Exchanges committed to storage.");
+    sample(out, "tether_recorder_written_total", r.written);
+    family(out, "tether_recorder_dropped_total", "counter", "Exchanges dropped, by reason.");
+    sample(out, "tether_recorder_dropped_total{reason=\"queue_full\"}", r.dropped_queue_full);
+    sample(out, "tether_recorder_dropped_total{reason=\"too_large\"}", r.dropped_too_large);
+    sample(out, "tether_recorder_dropped_total{reason=\"storage_error\"}", r.dropped_storage_error);
+    sample(out, "tether_recorder_dropped_total{reason=\"shutdown\"}", r.dropped_shutdown);
+    family(out, "tether_recorder_storage_errors_total", "counter", "Failed storage write attempts (each retry counts).");
+    sample(out, "tether_recorder_storage_errors_total", r.storage_errors);
+    family(out, "tether_recorder_queue_items", "gauge", "Exchanges waiting in the recorder queue.");
+    sample(out, "tether_recorder_queue_items", r.queued);
+    family(out, "tether_recorder_queue_bytes", "gauge", "Memory held by queued exchanges.", "bytes");
+    sample(out, "tether_recorder_queue_bytes", r.queued_bytes);
+    out += "# EOF\n";
+    return out;
 }
 
 std::string to_json(const MetricsDocument& d) {

@@ -42,6 +42,9 @@ public:
     /// including this recorder's counters: what GET {prefix}/metrics serves.
     MetricsDocument metrics(MetricsWindow window = MetricsWindow::h24, std::string_view instance = {});
 
+    /// Process-lifetime counters in OpenMetrics text: what GET {prefix}/metrics/prometheus serves.
+    std::string openmetrics() const;
+
 private:
     struct State;
     explicit Observer(std::unique_ptr<State> state);
