@@ -1,6 +1,8 @@
 #include "common.hpp"
 
 #include <cstdlib>
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 
 namespace tether::bench {
@@ -58,6 +60,88 @@ ScratchDir::ScratchDir() {
 ScratchDir::~ScratchDir() {
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
+}
+
+}  // namespace tether::bench
+
+namespace tether::bench {
+
+namespace {
+// "<prefix><n zero-padded to width>": unique, sortable, cursor-safe ids.
+std::string padded(const char* prefix, std::size_t n, std::size_t width) {
+    std::string digits = std::to_string(n);
+    return prefix + std::string(width > digits.size() ? width - digits.size() : 0, '0') + digits;
+}
+}  // namespace
+
+void fill_store(Storage& storage, const TelemetryAggregator& telemetry, std::size_t requests, std::size_t mutations,
+                Micros now_us) {
+    static const char* models[] = {"Task", "Project", "Note", "Tag", "Comment"};
+    const Micros span = 24LL * 3600 * 1'000'000 - 1;
+    const std::size_t batch_size = 500;
+    std::vector<CapturedRequest> batch;
+    for (std::size_t i = 0; i < requests; ++i) {
+        CapturedRequest c;
+        auto& r = c.request;
+        r.id = padded("01R", i, 23);
+        r.kind = i % 4 == 3 ? ExchangeKind::pull : ExchangeKind::push;
+        r.client_id = "c-" + std::to_string(i % 50);
+        r.client_version = "2.4.0";
+        r.instance = "default";
+        r.started_at_us = now_us - span + static_cast<Micros>(static_cast<double>(span) * static_cast<double>(i) / static_cast<double>(requests));
+        r.duration_us = 500 + static_cast<Micros>((i * 7919) % 40'000);
+        r.http_status = 200;
+        r.request_body = R"({"client_id":")" + r.client_id + R"(","mutations":[]})";
+        r.response_body = R"({"applied":[],"rejected":[],"conflicts":[]})";
+        if (r.kind == ExchangeKind::push) {
+            for (std::size_t m = 0; m < mutations; ++m) {
+                MutationRecord mr;
+                const std::string id = padded("01M", i * 1000 + m, 23);
+                mr.id = id;
+                mr.seq = static_cast<std::uint32_t>(m);
+                mr.client_id = r.client_id;
+                mr.instance = r.instance;
+                mr.started_at_us = r.started_at_us;
+                mr.mutation_id = id;
+                mr.entity_id = id;
+                mr.model = models[(i + m) % 5];
+                mr.operation = "update";
+                mr.payload_json = R"({"title":"Item","done":false})";
+                mr.outcome = MutationOutcome::applied;
+                if (i % 10 == 0 && m == 0) {
+                    mr.outcome = MutationOutcome::rejected;
+                    mr.reason = "validation_failed";
+                    mr.validation_json = R"({"title":["The title field is required."]})";
+                }
+                if (i % 7 == 0 && m == 1) {
+                    mr.outcome = MutationOutcome::conflict;
+                    mr.conflict = ConflictInfo{"conflict", "last_write_wins", Resolution::server_wins, "{}", "", true, true};
+                }
+                r.applied += mr.outcome == MutationOutcome::applied;
+                r.rejected += mr.outcome == MutationOutcome::rejected;
+                r.conflicts += mr.conflict.has_value();
+                r.models.push_back(mr.model);
+                c.mutations.push_back(std::move(mr));
+            }
+            std::sort(r.models.begin(), r.models.end());
+            r.models.erase(std::unique(r.models.begin(), r.models.end()), r.models.end());
+        } else {
+            r.snapshots = 20;
+        }
+        r.mutation_count = static_cast<std::uint32_t>(c.mutations.size());
+        r.outcome = r.rejected ? RequestOutcome::rejected : r.conflicts ? RequestOutcome::conflict : RequestOutcome::ok;
+        batch.push_back(std::move(c));
+        if (batch.size() == batch_size || i + 1 == requests) {
+            storage.write_batch(batch, telemetry.rollup(batch));
+            batch.clear();
+        }
+    }
+}
+
+std::size_t requests_flag(int argc, char** argv, std::size_t fallback) {
+    for (int i = 1; i + 1 < argc; ++i)
+        if (std::string(argv[i]) == "--requests") return static_cast<std::size_t>(std::stoull(argv[i + 1]));
+    return fallback;
 }
 
 }  // namespace tether::bench

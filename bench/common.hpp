@@ -27,3 +27,21 @@ private:
 };
 
 }  // namespace tether::bench
+
+#include <memory>
+
+#include "tether/storage.hpp"
+#include "tether/telemetry_aggregator.hpp"
+
+namespace tether::bench {
+
+/// Fills `storage` through the batch API with `requests` pushes of `mutations` mutations
+/// each, spread evenly over the 24 h before `now_us`, 50 clients, rollups included.
+/// Every 10th request fails, every 7th has a conflict. Client ids are "c-0".."c-49".
+void fill_store(Storage& storage, const TelemetryAggregator& telemetry, std::size_t requests, std::size_t mutations,
+                Micros now_us);
+
+/// `--requests N` from argv, or `fallback`.
+std::size_t requests_flag(int argc, char** argv, std::size_t fallback);
+
+}  // namespace tether::bench

@@ -37,6 +37,14 @@ WindowShape shape_of(MetricsWindow w) {
     return {five_minutes_us, 288};
 }
 
+void add_scalars(Rollup& into, const Rollup& r) {
+    into.requests += r.requests;
+    into.conflict_requests += r.conflict_requests;
+    into.failed_requests += r.failed_requests;
+    into.duration_sum_us += r.duration_sum_us;
+    into.latency.merge(r.latency);
+}
+
 }  // namespace
 
 TelemetryAggregator::TelemetryAggregator(TelemetryConfig config) : config_(std::move(config)) {}
@@ -108,18 +116,49 @@ MetricsDocument TelemetryAggregator::metrics(Storage& storage, MetricsWindow win
     doc.from_us = doc.to_us - shape.width * static_cast<Micros>(shape.cells);
     doc.recorder = recorder;
 
-    // One merged rollup per cell (instances combined), plus the window total.
+    // Scalars per cell (instances combined) and for the whole window.
     std::vector<Rollup> cells(shape.cells);
     for (std::size_t i = 0; i < shape.cells; ++i) cells[i].start_us = doc.from_us + shape.width * static_cast<Micros>(i);
     Rollup total;
     std::vector<std::string> instances;
-    for (const auto& r : storage.read_rollups(shape.width, doc.from_us, doc.to_us, instance)) {
+    for (const auto& r : storage.read_rollups(shape.width, doc.from_us, doc.to_us, instance, false)) {
         auto idx = static_cast<std::size_t>((r.start_us - doc.from_us) / shape.width);
         if (idx >= cells.size()) continue;
-        cells[idx].merge(r, SIZE_MAX);
+        add_scalars(cells[idx], r);
         total.merge(r, SIZE_MAX);
         instances.push_back(r.instance);
     }
+    // Per-model and per-client breakdowns: whole hours from hourly rollups and only the
+    // ragged edges from 5-minute ones, so a 24 h window reads ~47 maps instead of 288.
+    Rollup breakdown;
+    auto add_breakdowns = [&](Micros width, Micros from, Micros to) {
+        if (from >= to) return;
+        for (const auto& r : storage.read_rollups(width, from, to, instance, true)) {
+            for (const auto& [name, m] : r.models) {
+                auto& into = breakdown.models[name];
+                into.mutations += m.mutations;
+                into.conflicts += m.conflicts;
+                into.failures += m.failures;
+            }
+            for (const auto& [id, c] : r.clients) {
+                auto& into = breakdown.clients[id];
+                into.requests += c.requests;
+                into.mutations += c.mutations;
+                into.failures += c.failures;
+            }
+        }
+    };
+    const Micros hour_from = floor_to(doc.from_us + one_hour_us - 1, one_hour_us);
+    const Micros hour_to = floor_to(doc.to_us, one_hour_us);
+    if (shape.width == one_hour_us || hour_from >= hour_to) {
+        add_breakdowns(shape.width, doc.from_us, doc.to_us);
+    } else {
+        add_breakdowns(five_minutes_us, doc.from_us, hour_from);
+        add_breakdowns(one_hour_us, hour_from, hour_to);
+        add_breakdowns(five_minutes_us, hour_to, doc.to_us);
+    }
+    total.models = std::move(breakdown.models);
+    total.clients = std::move(breakdown.clients);
     std::sort(instances.begin(), instances.end());
     instances.erase(std::unique(instances.begin(), instances.end()), instances.end());
     doc.instances = std::move(instances);

@@ -81,9 +81,12 @@ public:
     virtual std::optional<MutationRecord> get_mutation(std::string_view id) = 0;
 
     /// Stored rollups of `width_us` whose start is in [from_us, to_us), ascending by
-    /// (start_us, instance); `instance` empty = every instance.
-    virtual std::vector<Rollup> read_rollups(Micros width_us, Micros from_us, Micros to_us,
-                                             std::string_view instance) = 0;
+    /// (start_us, instance); `instance` empty = every instance. Without `breakdowns` the
+    /// per-model and per-client maps are left empty (much cheaper for long health strips).
+    /// Rollup widths must be positive and starts multiples of the width, else write_batch
+    /// refuses the batch (permanent StorageError).
+    virtual std::vector<Rollup> read_rollups(Micros width_us, Micros from_us, Micros to_us, std::string_view instance,
+                                             bool breakdowns = true) = 0;
     /// Delete rollups that ended before `before_us` (telemetry retention, independent of
     /// request retention). Returns how many were deleted.
     virtual std::size_t prune_rollups(Micros before_us) = 0;

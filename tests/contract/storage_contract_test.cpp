@@ -1027,18 +1027,17 @@ TEMPLATE_TEST_CASE("storage contract: rollups are kept per width, bucket and ins
 
     const std::string odd = "eu-west/\xC3\xBC";
     // Stored out of order, across two batches, one of them without requests.
-    st.write_batch({simple_request(1, B0), simple_request(2, B0 + W)},
-                   rollups_of({make_rollup(W, B0 + W, "i0", 3), make_rollup(W, B0, "i1", 2),
-                               make_rollup(H, B0, "i0", 4)}));
+    st.write_batch(
+        {simple_request(1, B0), simple_request(2, B0 + W)},
+        rollups_of({make_rollup(W, B0 + W, "i0", 3), make_rollup(W, B0, "i1", 2), make_rollup(H, B0, "i0", 4)}));
     st.write_batch({}, rollups_of({make_rollup(W, B0 + 2 * W, odd, 5), make_rollup(W, B0, "i0", 1),
                                    make_rollup(W, B0 + 12 * W, "i0", 6)}));
     CHECK(st.count_requests() == 2);
 
     auto all = st.read_rollups(W, B0, B0 + H, "");
-    REQUIRE(keys_of(all) == std::vector<RollupKey>{{W, B0, "i0"},
-                                                   {W, B0, "i1"},
-                                                   {W, B0 + W, "i0"},
-                                                   {W, B0 + 2 * W, odd}});  // B0 + 12W = B0 + H: outside
+    REQUIRE(keys_of(all) ==
+            std::vector<RollupKey>{
+                {W, B0, "i0"}, {W, B0, "i1"}, {W, B0 + W, "i0"}, {W, B0 + 2 * W, odd}});  // B0 + 12W = B0 + H: outside
     // Every field round-trips.
     check_same(all[0], make_rollup(W, B0, "i0", 1));
     check_same(all[1], make_rollup(W, B0, "i1", 2));
@@ -1132,11 +1131,11 @@ TEMPLATE_TEST_CASE("storage contract: rollups of one bucket add up across and wi
     // Histograms merge exactly: bin by bin.
     std::map<std::int32_t, std::uint64_t> bins;
     for (double v : {100.0, 100.0, 500.0, 100.0, 20000.0, 0.5}) ++bins[LatencyHistogram::bin_of(v)];
-    CHECK(r.latency.bins() == bins);
+    const auto got_bins = r.latency.bins();
+    CHECK(std::map<std::int32_t, std::uint64_t>(got_bins.begin(), got_bins.end()) == bins);
     CHECK(r.latency.count() == 6);
     CHECK(r.models == std::map<std::string, ModelCounts>{{"Note", {2, 1, 2}}, {"Task", {6, 1, 1}}});
-    CHECK(r.clients ==
-          std::map<std::string, ClientCounts>{{"c1", {3, 4, 2}}, {"c2", {3, 2, 1}}, {"c3", {5, 5, 5}}});
+    CHECK(r.clients == std::map<std::string, ClientCounts>{{"c1", {3, 4, 2}}, {"c2", {3, 2, 1}}, {"c3", {5, 5, 5}}});
 
     // Merging is Rollup::merge, item by item in batch order.
     Rollup want;
@@ -1188,9 +1187,9 @@ TEMPLATE_TEST_CASE("storage contract: clients beyond the per-bucket cap fold int
                                {"a", {101, 202, 2}}, {"b", {1, 2, 1}}, {"c", {10, 20, 1}}, {other, {220, 440, 4}}});
         CHECK(client_total(r) == r.requests);  // nothing lost by folding
         // The cap is per bucket and instance.
-        st.write_batch({}, rollups_of({with_clients(B0, "i1", {"x", "y", "z"}, 1),
-                                       with_clients(B0 + W, "i0", {"p", "q", "r"}, 1)},
-                                      3));
+        st.write_batch(
+            {}, rollups_of({with_clients(B0, "i1", {"x", "y", "z"}, 1), with_clients(B0 + W, "i0", {"p", "q", "r"}, 1)},
+                           3));
         CHECK(read_one(B0, "i1").clients.size() == 3);
         CHECK(read_one(B0 + W, "i0").clients.size() == 3);
         CHECK_FALSE(read_one(B0 + W, "i0").clients.count(other));
@@ -1234,11 +1233,9 @@ TEMPLATE_TEST_CASE("storage contract: rollups commit with their batch or not at 
         unchanged();
     };
     // Rollups of an existing bucket, a new bucket and a new width: none may be applied.
-    const auto good = rollups_of({make_rollup(W, B0, "i0", 7), make_rollup(W, B0 + W, "i0", 8),
-                                  make_rollup(H, B0, "i0", 9)});
-    SECTION("duplicate request id") {
-        expect_failure({simple_request(2, B0 + 5), simple_request(1, B0 + 6)}, good);
-    }
+    const auto good =
+        rollups_of({make_rollup(W, B0, "i0", 7), make_rollup(W, B0 + W, "i0", 8), make_rollup(H, B0, "i0", 9)});
+    SECTION("duplicate request id") { expect_failure({simple_request(2, B0 + 5), simple_request(1, B0 + 6)}, good); }
     SECTION("duplicate mutation id") {
         auto b = simple_request(3, B0 + 6, "c2", 1);
         b.mutations[0].id = make_id('M', 1000);
@@ -1474,13 +1471,13 @@ TEST_CASE("sqlite storage: a full database fails the batch as a whole, transient
     CHECK(st->count_requests() == 2);
 }
 
-
 TEST_CASE("sqlite storage: rollups persist across reopen", "[storage][sqlite][rollups]") {
     test::TempDir dir;
     const auto db = dir.file("rollups.db");
     {
         auto st = open_sqlite_storage({db});
-        st->write_batch({simple_request(1, B0)}, rollups_of({make_rollup(W, B0, "i0", 1), make_rollup(H, B0, "i1", 2)}));
+        st->write_batch({simple_request(1, B0)},
+                        rollups_of({make_rollup(W, B0, "i0", 1), make_rollup(H, B0, "i1", 2)}));
         st->write_batch({}, rollups_of({make_rollup(W, B0, "i0", 3)}));
     }
     auto st = open_sqlite_storage({db});
@@ -1508,7 +1505,8 @@ TEST_CASE("sqlite storage: a schema version 1 database is migrated and keeps its
         SQLite::Database raw(db, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
         raw.exec("PRAGMA journal_mode = WAL");
         SQLite::Transaction tx(raw);
-        raw.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+        raw.exec(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
         raw.exec(detail::sqlite_migrations().at(0));
         raw.exec("INSERT INTO schema_version (version, applied_at) VALUES (1, 0)");
         SQLite::Statement insert(
@@ -1556,8 +1554,9 @@ TEST_CASE("sqlite storage: a schema version 1 database is migrated and keeps its
     auto fresh_db = dir.file("fresh.db");
     open_sqlite_storage({fresh_db});
     SQLite::Database fresh(fresh_db);
-    const std::string schema = "SELECT group_concat(sql, ';') FROM (SELECT sql FROM sqlite_master "
-                               "WHERE name <> 'schema_version' ORDER BY name)";
+    const std::string schema =
+        "SELECT group_concat(sql, ';') FROM (SELECT sql FROM sqlite_master "
+        "WHERE name <> 'schema_version' ORDER BY name)";
     CHECK(raw.execAndGet(schema).getString() == fresh.execAndGet(schema).getString());
 }
 
@@ -1572,6 +1571,9 @@ TEST_CASE("sqlite storage: unreadable rollup columns are named, and block no oth
         {"models", "'[1,2,3]'"},
         {"models", "'{\"Task\":[1,-2,3]}'"},
         {"models", "'{\"Task\":[1,2.5]}'"},
+        {"models", "'{\"Task\":[01]}'"},
+        {"models", "'{\"Task\":[1]'"},
+        {"models", "'{\"Task\":[99999999999999999999]}'"},
         {"clients", "'{\"c1\":1}'"},
         {"clients", "'not json'"},
         {"requests", "'many'"},
@@ -1600,15 +1602,25 @@ TEST_CASE("sqlite storage: unreadable rollup columns are named, and block no oth
         raw.exec("DELETE FROM rollups WHERE start_us = " + std::to_string(B0));
         st->write_batch({}, rollups_of({make_rollup(W, B0, "i0", 1)}));
     }
-    // Breakdowns written with fewer counters (an older layout) read with zeros.
+    // Breakdowns written with fewer counters (an older layout) read with zeros; any JSON
+    // spelling of the same shape reads the same.
     {
         SQLite::Database raw(db, SQLite::OPEN_READWRITE);
-        raw.exec("UPDATE rollups SET models = '{\"Task\":[4]}', clients = '{\"c\":[1,2,3,99]}' WHERE start_us = " +
-                 std::to_string(B0));
+        raw.exec(
+            "UPDATE rollups SET models = '{\"Task\":[4],\"Note\":[]}', clients = '{\"c\":[1,2,3,99]}' "
+            "WHERE start_us = " +
+            std::to_string(B0));
+        raw.exec(
+            "UPDATE rollups SET models = '{ \"Ta\\u0073k\" : [ 1, 2, 3 ] }', clients = '{}' "
+            "WHERE start_us = " +
+            std::to_string(B0 + W));
     }
     auto r = st->read_rollups(W, B0, B0 + W, "").at(0);
-    CHECK(r.models == std::map<std::string, ModelCounts>{{"Task", {4, 0, 0}}});
+    CHECK(r.models == std::map<std::string, ModelCounts>{{"Note", {0, 0, 0}}, {"Task", {4, 0, 0}}});
     CHECK(r.clients == std::map<std::string, ClientCounts>{{"c", {1, 2, 3}}});
+    r = st->read_rollups(W, B0 + W, B0 + H, "").at(0);
+    CHECK(r.models == std::map<std::string, ModelCounts>{{"Task", {1, 2, 3}}});
+    CHECK(r.clients.empty());
 }
 
 #endif

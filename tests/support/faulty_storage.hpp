@@ -5,8 +5,8 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
-#include <vector>
 #include <thread>
+#include <vector>
 
 #include "tether/errors.hpp"
 #include "tether/storage.hpp"
@@ -17,10 +17,10 @@ class FaultyStorage final : public Storage {
 public:
     explicit FaultyStorage(std::shared_ptr<Storage> inner) : inner_(std::move(inner)) {}
 
-    std::atomic<bool> failing{false};          ///< every write fails while set
-    std::atomic<int> fail_next{0};             ///< the next N writes fail
-    std::atomic<bool> permanent{false};        ///< failures are non-transient
-    std::atomic<int> write_delay_ms{0};        ///< slow storage
+    std::atomic<bool> failing{false};    ///< every write fails while set
+    std::atomic<int> fail_next{0};       ///< the next N writes fail
+    std::atomic<bool> permanent{false};  ///< failures are non-transient
+    std::atomic<int> write_delay_ms{0};  ///< slow storage
     std::atomic<std::uint64_t> attempts{0};
     std::atomic<std::uint64_t> failures{0};
 
@@ -42,8 +42,9 @@ public:
         return inner_->list_mutations(id, f, p);
     }
     std::optional<MutationRecord> get_mutation(std::string_view id) override { return inner_->get_mutation(id); }
-    std::vector<Rollup> read_rollups(Micros width_us, Micros from_us, Micros to_us, std::string_view instance) override {
-        return inner_->read_rollups(width_us, from_us, to_us, instance);
+    std::vector<Rollup> read_rollups(Micros width_us, Micros from_us, Micros to_us, std::string_view instance,
+                                     bool breakdowns = true) override {
+        return inner_->read_rollups(width_us, from_us, to_us, instance, breakdowns);
     }
     std::size_t prune_rollups(Micros before_us) override { return inner_->prune_rollups(before_us); }
     std::uint64_t count_requests() override { return inner_->count_requests(); }

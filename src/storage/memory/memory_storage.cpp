@@ -17,7 +17,7 @@
 namespace tether {
 namespace {
 
-using Key = std::pair<Micros, std::string>;  // (started_at_us, id): the keyset order
+using Key = std::pair<Micros, std::string>;                 // (started_at_us, id): the keyset order
 using RollupKey = std::tuple<Micros, Micros, std::string>;  // (width_us, start_us, instance)
 
 // Same rule as the SQLite backend: a bucket has a positive width, starts on a multiple of
@@ -27,7 +27,8 @@ void check_rollups(const RollupBatch& rollups) {
         if (r.width_us <= 0) throw StorageError("memory: rollup width_us must be positive", false);
         if (r.start_us % r.width_us != 0)
             throw StorageError("memory: rollup start_us must be a multiple of width_us", false);
-        if (r.start_us > INT64_MAX - r.width_us) throw StorageError("memory: rollup start_us + width_us overflows", false);
+        if (r.start_us > INT64_MAX - r.width_us)
+            throw StorageError("memory: rollup start_us + width_us overflows", false);
     }
 }
 
@@ -187,15 +188,21 @@ public:
         return *it->second;
     }
 
-    std::vector<Rollup> read_rollups(Micros width_us, Micros from_us, Micros to_us,
-                                     std::string_view instance) override {
+    std::vector<Rollup> read_rollups(Micros width_us, Micros from_us, Micros to_us, std::string_view instance,
+                                     bool breakdowns) override {
         std::vector<Rollup> out;
         if (width_us <= 0 || from_us >= to_us) return out;
         std::shared_lock lock(mutex_);
         // "" sorts before every instance: the range is [(w, from, ""), (w, to, "")).
         auto end = rollups_.lower_bound(RollupKey{width_us, to_us, std::string()});
         for (auto it = rollups_.lower_bound(RollupKey{width_us, from_us, std::string()}); it != end; ++it)
-            if (instance.empty() || it->second.instance == instance) out.push_back(it->second);
+            if (instance.empty() || it->second.instance == instance) {
+                out.push_back(it->second);
+                if (!breakdowns) {
+                    out.back().models.clear();
+                    out.back().clients.clear();
+                }
+            }
         return out;
     }
 

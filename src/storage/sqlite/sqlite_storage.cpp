@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <chrono>
 #include <climits>
 #include <cstdint>
@@ -381,11 +382,52 @@ std::string clients_json(const std::map<std::string, ClientCounts>& clients) {
     return out += '}';
 }
 
+// Fast path for exactly what models_json/clients_json write: no whitespace, no escapes,
+// plain integers. A dashboard read decodes thousands of these, and a DOM parse costs
+// several times more. Returns false on anything else (`out` may then hold part of it).
+template <std::size_t N, class Counts, class Make>
+bool counts_fast(std::string_view t, std::map<std::string, Counts>& out, Make&& make) {
+    const std::size_t n = t.size();
+    if (n < 2 || t[0] != '{') return false;
+    std::size_t i = 1;
+    if (t[i] == '}') return n == 2;
+    for (;;) {
+        if (i >= n || t[i] != '"') return false;
+        const std::size_t key = ++i;
+        while (i < n && t[i] != '"') {
+            if (t[i] == '\\' || static_cast<unsigned char>(t[i]) < 0x20) return false;
+            ++i;
+        }
+        if (i + 2 >= n || t[i + 1] != ':' || t[i + 2] != '[') return false;
+        const std::string_view name = t.substr(key, i - key);
+        i += 3;
+        std::array<std::uint64_t, N> counts{};
+        for (std::size_t j = 0;; ++j) {
+            if (i + 1 < n && t[i] == '0' && t[i + 1] >= '0' && t[i + 1] <= '9') return false;  // not JSON
+            std::uint64_t v = 0;
+            auto r = std::from_chars(t.data() + i, t.data() + n, v);
+            if (r.ec != std::errc()) return false;
+            if (j < N) counts[j] = v;
+            i = static_cast<std::size_t>(r.ptr - t.data());
+            if (i >= n) return false;
+            if (t[i] == ']') break;
+            if (t[i] != ',') return false;
+            ++i;
+        }
+        out.insert_or_assign(out.end(), std::string(name), make(counts));  // written sorted: O(1) hint
+        if (++i >= n) return false;
+        if (t[i] == '}') return i + 1 == n;
+        if (t[i] != ',') return false;
+        ++i;
+    }
+}
+
 // `{key: [n, …]}` of non-negative integers; missing trailing counts are 0, extra ones
-// (written by a newer version) are ignored.
-template <std::size_t N, class F>
-void counts_from(const std::string& text, const char* column, F&& add) {
-    if (text == "{}") return;
+// (written by a newer version) are ignored. Any JSON of that shape is read.
+template <std::size_t N, class Counts, class Make>
+void counts_from(const std::string& text, const char* column, std::map<std::string, Counts>& out, Make&& make) {
+    if (counts_fast<N>(text, out, make)) return;
+    out.clear();
     auto v = parse_column(text, column);
     if (!v.is_object()) corrupt(column);
     for (const auto& kv : v.get_object()) {
@@ -402,7 +444,7 @@ void counts_from(const std::string& text, const char* column, F&& add) {
                 corrupt(column);
             if (i < N) n[i] = count;
         }
-        add(std::string(kv.key()), n);
+        out.insert_or_assign(std::string(kv.key()), make(n));
     }
 }
 
@@ -571,20 +613,18 @@ MutationRecord read_mutation(SQLite::Statement& s) {
     return m;
 }
 
-Rollup read_rollup(SQLite::Statement& s) {
+Rollup read_rollup(SQLite::Statement& s, bool breakdowns = true) {
     static constexpr const char* counter_names[] = {
-        "rollups.requests",  "rollups.pushes",    "rollups.pulls",   "rollups.mutations",
-        "rollups.snapshots", "rollups.applied",   "rollups.rejected", "rollups.conflicts",
-        "rollups.conflict_requests", "rollups.failed_requests", "rollups.duration_sum_us",
-        "rollups.duration_max_us"};
+        "rollups.requests",          "rollups.pushes",          "rollups.pulls",           "rollups.mutations",
+        "rollups.snapshots",         "rollups.applied",         "rollups.rejected",        "rollups.conflicts",
+        "rollups.conflict_requests", "rollups.failed_requests", "rollups.duration_sum_us", "rollups.duration_max_us"};
     Rollup r;
     r.width_us = s.getColumn(0).getInt64();
     r.start_us = s.getColumn(1).getInt64();
     r.instance = col_str(s, 2);
-    std::uint64_t* counters[] = {&r.requests, &r.pushes,    &r.pulls,
-                                 &r.mutations, &r.snapshots, &r.applied,
-                                 &r.rejected, &r.conflicts, &r.conflict_requests,
-                                 &r.failed_requests, &r.duration_sum_us, &r.duration_max_us};
+    std::uint64_t* counters[] = {&r.requests,          &r.pushes,          &r.pulls,           &r.mutations,
+                                 &r.snapshots,         &r.applied,         &r.rejected,        &r.conflicts,
+                                 &r.conflict_requests, &r.failed_requests, &r.duration_sum_us, &r.duration_max_us};
     for (int i = 0; i < 12; ++i) {
         auto c = s.getColumn(3 + i);
         if (!c.isInteger()) corrupt(counter_names[i]);
@@ -595,11 +635,12 @@ Rollup read_rollup(SQLite::Statement& s) {
     } catch (const std::invalid_argument&) {
         corrupt("rollups.latency");
     }
-    counts_from<3>(col_str(s, 16), "rollups.models", [&](std::string name, const std::array<std::uint64_t, 3>& n) {
-        r.models[std::move(name)] = ModelCounts{n[0], n[1], n[2]};
+    if (!breakdowns) return r;
+    counts_from<3>(col_str(s, 16), "rollups.models", r.models, [](const std::array<std::uint64_t, 3>& n) {
+        return ModelCounts{n[0], n[1], n[2]};
     });
-    counts_from<3>(col_str(s, 17), "rollups.clients", [&](std::string id, const std::array<std::uint64_t, 3>& n) {
-        r.clients[std::move(id)] = ClientCounts{n[0], n[1], n[2]};
+    counts_from<3>(col_str(s, 17), "rollups.clients", r.clients, [](const std::array<std::uint64_t, 3>& n) {
+        return ClientCounts{n[0], n[1], n[2]};
     });
     return r;
 }
@@ -771,13 +812,15 @@ public:
         return out;
     }
 
-    std::vector<Rollup> read_rollups(Micros width_us, Micros from_us, Micros to_us,
-                                     std::string_view instance) override {
+    std::vector<Rollup> read_rollups(Micros width_us, Micros from_us, Micros to_us, std::string_view instance,
+                                     bool breakdowns) override {
         std::vector<Rollup> out;
         if (width_us <= 0 || from_us >= to_us) return out;
         // A range of the primary key, already in (start_us, instance) order: no sort.
-        std::string sql = std::string("SELECT ") + rollup_columns +
-                          " FROM rollups WHERE width_us = ? AND start_us >= ? AND start_us < ?";
+        // Without breakdowns the two map columns are not even fetched.
+        std::string columns = rollup_columns;
+        if (!breakdowns) columns = columns.substr(0, columns.rfind(", models"));
+        std::string sql = "SELECT " + columns + " FROM rollups WHERE width_us = ? AND start_us >= ? AND start_us < ?";
         std::vector<BindValue> binds{width_us, from_us, to_us};
         if (!instance.empty()) {
             sql += " AND instance = ?";
@@ -785,7 +828,7 @@ public:
         }
         sql += " ORDER BY start_us, instance";
         query("read_rollups", sql, binds, [&](SQLite::Statement& s) {
-            out.push_back(read_rollup(s));
+            out.push_back(read_rollup(s, breakdowns));
             return true;
         });
         return out;
@@ -1098,9 +1141,9 @@ private:
             st.bind(1, static_cast<std::int64_t>(r.width_us));
             st.bind(2, static_cast<std::int64_t>(r.start_us));
             bind_text(st, 3, r.instance);
-            const std::uint64_t counters[] = {r.requests,  r.pushes,           r.pulls,
-                                              r.mutations, r.snapshots,        r.applied,
-                                              r.rejected,  r.conflicts,        r.conflict_requests,
+            const std::uint64_t counters[] = {r.requests,        r.pushes,          r.pulls,
+                                              r.mutations,       r.snapshots,       r.applied,
+                                              r.rejected,        r.conflicts,       r.conflict_requests,
                                               r.failed_requests, r.duration_sum_us, r.duration_max_us};
             for (int i = 0; i < 12; ++i) st.bind(4 + i, static_cast<std::int64_t>(counters[i]));
             bind_text(st, 16, latency);
