@@ -103,26 +103,4 @@ void validate_page(const PageRequest& page) {
     if (!page.cursor.empty()) decode_cursor(page.cursor);
 }
 
-namespace detail {
-
-bool is_pageable_id(std::string_view id) noexcept {
-    if (id.empty() || id.size() > 64) return false;
-    for (char c : id)
-        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c == '-'))
-            return false;
-    return true;
-}
-
-void check_batch_ids(const std::vector<CapturedRequest>& batch, std::string_view backend) {
-    for (const auto& c : batch) {
-        if (!is_pageable_id(c.request.id))
-            throw StorageError(std::string(backend) + ": request id must be 1-64 characters of [0-9A-Za-z_-]", false);
-        for (const auto& m : c.mutations)
-            if (!is_pageable_id(m.id))
-                throw StorageError(std::string(backend) + ": mutation id must be 1-64 characters of [0-9A-Za-z_-]",
-                                   false);
-    }
-}
-
-}  // namespace detail
 }  // namespace tether

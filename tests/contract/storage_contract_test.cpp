@@ -27,6 +27,16 @@ using namespace tether;
 
 namespace {
 
+// Stops and joins a writer thread on scope exit: a failed REQUIRE must not leave it running.
+struct JoinOnExit {
+    std::atomic<bool>& done;
+    std::thread& t;
+    ~JoinOnExit() {
+        done = true;
+        if (t.joinable()) t.join();
+    }
+};
+
 struct MemoryBackend {
     std::shared_ptr<Storage> storage = make_memory_storage();
 };
@@ -980,14 +990,7 @@ TEMPLATE_TEST_CASE("storage contract: readers page while a writer writes", "[sto
         }
         done = true;
     });
-    struct Join {  // a failed REQUIRE must not leave the writer running
-        std::atomic<bool>& done;
-        std::thread& t;
-        ~Join() {
-            done = true;
-            if (t.joinable()) t.join();
-        }
-    } join{done, writer};
+    JoinOnExit join{done, writer};
     int walks = 0;
     try {
         while (!done || walks < 2) {
@@ -1348,14 +1351,7 @@ TEMPLATE_TEST_CASE("storage contract: readers see rollups and requests of the sa
         }
         done = true;
     });
-    struct Join {
-        std::atomic<bool>& done;
-        std::thread& t;
-        ~Join() {
-            done = true;
-            if (t.joinable()) t.join();
-        }
-    } join{done, writer};
+    JoinOnExit join{done, writer};
     int reads = 0;
     while (!done || reads < 2) {
         // Requests and their rollups commit together: the rollup total lies between the

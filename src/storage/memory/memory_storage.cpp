@@ -20,18 +20,6 @@ namespace {
 using Key = std::pair<Micros, std::string>;                 // (started_at_us, id): the keyset order
 using RollupKey = std::tuple<Micros, Micros, std::string>;  // (width_us, start_us, instance)
 
-// Same rule as the SQLite backend: a bucket has a positive width, starts on a multiple of
-// it and ends where an int64 can still say so.
-void check_rollups(const RollupBatch& rollups) {
-    for (const auto& r : rollups.items) {
-        if (r.width_us <= 0) throw StorageError("memory: rollup width_us must be positive", false);
-        if (r.start_us % r.width_us != 0)
-            throw StorageError("memory: rollup start_us must be a multiple of width_us", false);
-        if (r.start_us > INT64_MAX - r.width_us)
-            throw StorageError("memory: rollup start_us + width_us overflows", false);
-    }
-}
-
 struct Entry {
     RequestRecord request;
     std::vector<MutationRecord> mutations;  // sorted by (seq, id)
@@ -65,7 +53,7 @@ public:
         // Validate everything first so that a bad batch leaves no trace (atomicity).
         std::unordered_set<std::string_view> new_requests, new_mutations;
         detail::check_batch_ids(batch, "memory");
-        check_rollups(rollups);
+        detail::check_rollups(rollups, "memory");
         for (const auto& c : batch) {
             if (by_id_.count(c.request.id) || !new_requests.insert(c.request.id).second)
                 throw StorageError("memory: duplicate request id", false);

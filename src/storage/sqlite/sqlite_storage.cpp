@@ -332,18 +332,6 @@ std::vector<FieldChange> changes_from(const std::string& text, const char* colum
 
 // ---- Rollups --------------------------------------------------------------------------
 
-// Same rule as the memory backend: a bucket has a positive width, starts on a multiple of
-// it and ends where an int64 can still say so.
-void check_rollups(const RollupBatch& rollups) {
-    for (const auto& r : rollups.items) {
-        if (r.width_us <= 0) throw StorageError("sqlite: rollup width_us must be positive", false);
-        if (r.start_us % r.width_us != 0)
-            throw StorageError("sqlite: rollup start_us must be a multiple of width_us", false);
-        if (r.start_us > INT64_MAX - r.width_us)
-            throw StorageError("sqlite: rollup start_us + width_us overflows", false);
-    }
-}
-
 void append_counts(std::string& out, std::initializer_list<std::uint64_t> counts) {
     out += '[';
     bool first = true;
@@ -692,7 +680,7 @@ public:
 
     void write_batch(const std::vector<CapturedRequest>& batch, const RollupBatch& rollups) override {
         detail::check_batch_ids(batch, "sqlite");
-        check_rollups(rollups);
+        detail::check_rollups(rollups, "sqlite");
         std::lock_guard lock(write_mutex_);
         in_write_transaction("write_batch", [&] {
             std::int64_t mutations = 0;
