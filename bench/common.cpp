@@ -115,7 +115,14 @@ void fill_store(Storage& storage, const TelemetryAggregator& telemetry, std::siz
                 }
                 if (i % 7 == 0 && m == 1) {
                     mr.outcome = MutationOutcome::conflict;
-                    mr.conflict = ConflictInfo{"conflict", "last_write_wins", Resolution::server_wins, "{}", "", true, true};
+                    ConflictInfo conflict;
+                    conflict.reason = "conflict";
+                    conflict.resolver = "last_write_wins";
+                    conflict.resolution = Resolution::server_wins;
+                    conflict.server_state_json = R"({"title":"Server","done":true})";
+                    conflict.reported_by_host = conflict.reported_in_response = true;
+                    conflict.fields = {{"/title", ChangeOp::changed, R"("Server")", R"("Item")"}};
+                    mr.conflict = std::move(conflict);
                 }
                 r.applied += mr.outcome == MutationOutcome::applied;
                 r.rejected += mr.outcome == MutationOutcome::rejected;

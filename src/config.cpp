@@ -138,6 +138,7 @@ Config Config::from_json(std::string_view text, std::string_view source) {
                         })
                     .on("block_timeout_ms", set_ms(r.block_timeout))
                     .on("max_body_bytes", set_uint(r.max_body_bytes, 1))
+                    .on("max_mutations_per_request", set_uint(r.max_mutations_per_request, 1))
                     .on("batch_max_items", set_uint(r.batch_max_items, 1))
                     .on("batch_max_delay_ms", set_ms(r.batch_max_delay, 1))
                     .on("retry_initial_ms", set_ms(r.retry_initial, 1))
@@ -217,6 +218,8 @@ void Config::validate() const {
     if (recorder.queue_max_items == 0) throw ConfigError("recorder.queue_max_items", "an integer >= 1");
     if (recorder.queue_max_bytes == 0) throw ConfigError("recorder.queue_max_bytes", "an integer >= 1");
     if (recorder.max_body_bytes == 0) throw ConfigError("recorder.max_body_bytes", "an integer >= 1");
+    if (recorder.max_mutations_per_request == 0)
+        throw ConfigError("recorder.max_mutations_per_request", "an integer >= 1");
     if (recorder.batch_max_items == 0) throw ConfigError("recorder.batch_max_items", "an integer >= 1");
     if (recorder.batch_max_delay.count() <= 0) throw ConfigError("recorder.batch_max_delay_ms", "an integer >= 1");
     if (recorder.retry_max_attempts < 1) throw ConfigError("recorder.retry_max_attempts", "an integer >= 1");
@@ -249,6 +252,7 @@ std::string Config::to_json() const {
           {"overflow", overflow_name(recorder.overflow)},
           {"block_timeout_ms", recorder.block_timeout.count()},
           {"max_body_bytes", recorder.max_body_bytes},
+          {"max_mutations_per_request", recorder.max_mutations_per_request},
           {"batch_max_items", recorder.batch_max_items},
           {"batch_max_delay_ms", recorder.batch_max_delay.count()},
           {"retry_initial_ms", recorder.retry_initial.count()},

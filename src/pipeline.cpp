@@ -62,6 +62,8 @@ public:
 
     RequestRecord& req() { return out_.request; }
     std::vector<MutationRecord>& mutations() { return out_.mutations; }
+    /// Mutations in the push, including any beyond max_mutations that were not kept.
+    std::size_t pushed = 0;
 
     // Notes are capped: a hostile body must not turn one request into millions of rows.
     static constexpr std::size_t max_notes = 100;
@@ -182,7 +184,7 @@ const json::value& as_document(const std::optional<json::value>& v) {
     return (!v || v->is_null()) ? empty : *v;
 }
 
-void parse_push_request(Processor& p, const json::value* request) {
+void parse_push_request(Processor& p, const json::value* request, std::size_t max_mutations) {
     auto& req = p.req();
     if (!request) return;
     if (!request->is_object()) {
@@ -203,8 +205,15 @@ void parse_push_request(Processor& p, const json::value* request) {
     }
     const auto& arr = mv->get_array();
     auto& muts = p.mutations();
-    muts.reserve(arr.size());
-    for (std::size_t i = 0; i < arr.size(); ++i) {
+    const std::size_t n = std::min(arr.size(), max_mutations);
+    p.pushed = arr.size();
+    if (n < arr.size())
+        p.note("request", "/mutations",
+               std::to_string(arr.size()) + " mutations pushed; the first " + std::to_string(n) +
+                   " are stored (recorder.max_mutations_per_request)",
+               false);
+    muts.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
         std::string path = pointer("/mutations", i);
         MutationRecord m;
         m.seq = static_cast<std::uint32_t>(i);
@@ -402,6 +411,18 @@ void parse_pull(Processor& p, const json::value* request, const json::value* res
     }
 }
 
+// Which fields the client and the server actually disagree on: the payload against the
+// server state, over the fields the payload sends (both sides already redacted).
+void conflict_fields(std::vector<MutationRecord>& muts, json::storage_ptr sp) {
+    for (auto& m : muts) {
+        if (!m.conflict || m.payload_json.empty() || m.conflict->server_state_json.empty()) continue;
+        ParseFailure ignored;
+        auto server = try_parse(m.conflict->server_state_json, &ignored, sp);
+        auto client = try_parse(m.payload_json, &ignored, sp);
+        if (server && client) diff_payload(as_document(server), *client, m.conflict->fields);
+    }
+}
+
 void finish(RequestRecord& req, std::vector<MutationRecord>& muts, const std::vector<std::string>& redacted_paths) {
     for (auto& m : muts) {
         if (!m.model.empty()) req.models.push_back(m.model);
@@ -489,9 +510,12 @@ CapturedRequest Pipeline::process(Exchange&& ex) noexcept {
                                req.response_body_scrubbed, req.response_body_dropped, req.response_truncated, sp);
 
         if (ex.kind == ExchangeKind::push) {
-            parse_push_request(p, request ? &*request : nullptr);
-            parse_push_response(p, response ? &*response : nullptr, req.http_status, request.has_value());
+            parse_push_request(p, request ? &*request : nullptr, options_.max_mutations);
+            // Unknown ids in the response are only worth a note when every mutation was kept.
+            parse_push_response(p, response ? &*response : nullptr, req.http_status,
+                                request.has_value() && p.pushed == out.mutations.size());
             apply_traces(p, ex.traces, sp);
+            conflict_fields(out.mutations, sp);
         } else {
             parse_pull(p, request ? &*request : nullptr, response ? &*response : nullptr, req.http_status);
             if (!ex.traces.empty()) p.note("trace", "", "mutation traces are ignored for pulls", false);
@@ -506,6 +530,7 @@ CapturedRequest Pipeline::process(Exchange&& ex) noexcept {
         }
         p.close_notes();
         finish(req, out.mutations, req.redacted_paths);
+        req.mutation_count = static_cast<std::uint32_t>(std::max(p.pushed, out.mutations.size()));
     } catch (const std::exception& e) {
         // Out of memory or a bug: keep the request row (without its mutations) so the loss is visible.
         out.mutations.clear();

@@ -13,6 +13,7 @@ namespace tether::detail {
 struct PipelineOptions {
     InvalidBodyPolicy invalid_body = InvalidBodyPolicy::keep_scrubbed;
     std::string default_instance = "default";
+    std::size_t max_mutations = 20'000;  ///< RecorderConfig::max_mutations_per_request
 };
 
 class Pipeline {

@@ -29,6 +29,8 @@ struct RecorderConfig {
     OverflowPolicy overflow = OverflowPolicy::drop_newest;
     std::chrono::milliseconds block_timeout{10};
     std::size_t max_body_bytes = 1u << 20;  ///< longer bodies are truncated and flagged
+    /// Mutations of one push stored as rows; the rest are counted in a note, not stored.
+    std::size_t max_mutations_per_request = 20'000;
     std::size_t batch_max_items = 256;       ///< exchanges per storage transaction
     std::chrono::milliseconds batch_max_delay{50};  ///< max wait before a partial batch is written
     std::chrono::milliseconds retry_initial{50};    ///< first backoff after a storage error

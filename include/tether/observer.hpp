@@ -12,6 +12,7 @@
 
 #include "tether/clock.hpp"
 #include "tether/config.hpp"
+#include "tether/conflict_store.hpp"
 #include "tether/errors.hpp"
 #include "tether/ids.hpp"
 #include "tether/recorder.hpp"
@@ -37,6 +38,8 @@ public:
     IdGenerator& ids() noexcept;
     const Redactor& redactor() const noexcept;
     const TelemetryAggregator& telemetry() const noexcept;
+    /// Conflicts with full context and their patterns (a view over storage()).
+    ConflictStore conflicts() noexcept { return ConflictStore(storage()); }
 
     /// The metrics document for a window ending now (instance empty = all instances),
     /// including this recorder's counters: what GET {prefix}/metrics serves.

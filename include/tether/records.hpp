@@ -57,6 +57,9 @@ struct ConflictInfo {
     std::string server_updated_at;  ///< as sent by the server
     bool reported_by_host = false;
     bool reported_in_response = false;
+    /// Fields the client payload sends whose value differs from server_state
+    /// (from = server, to = client); empty when either side is unknown.
+    std::vector<FieldChange> fields;
 };
 
 struct MutationRecord {

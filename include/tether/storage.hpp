@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tether/conflicts.hpp"
 #include "tether/records.hpp"
 #include "tether/telemetry.hpp"
 
@@ -88,8 +89,18 @@ public:
     virtual std::vector<Rollup> read_rollups(Micros width_us, Micros from_us, Micros to_us, std::string_view instance,
                                              bool breakdowns = true) = 0;
     /// Delete rollups that ended before `before_us` (telemetry retention, independent of
-    /// request retention). Returns how many were deleted.
+    /// request retention). Returns how many were deleted. Also deletes the hourly conflict
+    /// counts behind conflict_patterns of hours that ended at or before `before_us` (not
+    /// included in the returned number); prune() never touches those counts.
     virtual std::size_t prune_rollups(Micros before_us) = 0;
+
+    /// Conflicted mutations (any outcome) with their request context, newest first by
+    /// (started_at, id); cursor as for requests.
+    virtual Page<ConflictRecord> list_conflicts(const ConflictFilter& filter, const PageRequest& page) = 0;
+    /// One conflict by mutation row id; nullopt when unknown or not conflicted.
+    virtual std::optional<ConflictRecord> get_conflict(std::string_view id) = 0;
+    /// Patterns from hourly counts maintained by write_batch (never a scan of mutations).
+    virtual ConflictPatterns conflict_patterns(const ConflictPatternQuery& query) = 0;
 
     virtual std::uint64_t count_requests() = 0;
     virtual std::uint64_t count_mutations() = 0;

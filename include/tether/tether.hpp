@@ -2,6 +2,8 @@
 // Everything in tether::core.
 #include "tether/clock.hpp"
 #include "tether/config.hpp"
+#include "tether/conflict_store.hpp"
+#include "tether/conflicts.hpp"
 #include "tether/differ.hpp"
 #include "tether/errors.hpp"
 #include "tether/exchange.hpp"

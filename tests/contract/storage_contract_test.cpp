@@ -238,6 +238,7 @@ void check_same(const MutationRecord& a, const MutationRecord& b) {
         CHECK(a.conflict->server_updated_at == b.conflict->server_updated_at);
         CHECK(a.conflict->reported_by_host == b.conflict->reported_by_host);
         CHECK(a.conflict->reported_in_response == b.conflict->reported_in_response);
+        CHECK(a.conflict->fields == b.conflict->fields);
     }
     CHECK(a.state_before_json == b.state_before_json);
     CHECK(a.state_after_json == b.state_after_json);
@@ -414,6 +415,320 @@ std::uint64_t client_total(const Rollup& r) {
     return n;
 }
 
+// ---- Conflicts ---------------------------------------------------------------------------
+
+// What a stored conflicted mutation lists as, built here independently of the backends:
+// the mutation's own columns, plus the client version of its request.
+ConflictRecord expected_conflict(const MutationRecord& m, const RequestRecord& r) {
+    ConflictRecord c;
+    c.id = m.id;
+    c.request_id = r.id;
+    c.mutation_id = m.mutation_id;
+    c.entity_id = m.entity_id;
+    c.model = m.model;
+    c.operation = m.operation;
+    c.client_id = m.client_id;
+    c.client_version = r.client_version;
+    c.instance = m.instance;
+    c.started_at_us = m.started_at_us;
+    c.payload_json = m.payload_json;
+    c.server_state_json = m.conflict->server_state_json;
+    c.state_before_json = m.state_before_json;
+    c.resolver = m.conflict->resolver;
+    c.resolution = m.conflict->resolution;
+    c.reason = m.conflict->reason.empty() ? m.reason : m.conflict->reason;
+    c.server_updated_at = m.conflict->server_updated_at;
+    c.outcome = m.outcome;
+    c.fields = m.conflict->fields;
+    c.reported_by_host = m.conflict->reported_by_host;
+    c.reported_in_response = m.conflict->reported_in_response;
+    return c;
+}
+
+void check_same(const ConflictRecord& a, const ConflictRecord& b) {
+    CHECK(a.id == b.id);
+    CHECK(a.request_id == b.request_id);
+    CHECK(a.mutation_id == b.mutation_id);
+    CHECK(a.entity_id == b.entity_id);
+    CHECK(a.model == b.model);
+    CHECK(a.operation == b.operation);
+    CHECK(a.client_id == b.client_id);
+    CHECK(a.client_version == b.client_version);
+    CHECK(a.instance == b.instance);
+    CHECK(a.started_at_us == b.started_at_us);
+    CHECK(a.payload_json == b.payload_json);
+    CHECK(a.server_state_json == b.server_state_json);
+    CHECK(a.state_before_json == b.state_before_json);
+    CHECK(a.resolver == b.resolver);
+    CHECK(a.resolution == b.resolution);
+    CHECK(a.reason == b.reason);
+    CHECK(a.server_updated_at == b.server_updated_at);
+    CHECK(a.outcome == b.outcome);
+    CHECK(a.fields == b.fields);
+    CHECK(a.reported_by_host == b.reported_by_host);
+    CHECK(a.reported_in_response == b.reported_in_response);
+}
+
+std::vector<std::string> ids_of(const std::vector<ConflictRecord>& v) {
+    std::vector<std::string> out;
+    for (const auto& c : v) out.push_back(c.id);
+    return out;
+}
+
+std::vector<ConflictRecord> walk_conflicts(Storage& st, const ConflictFilter& f, std::size_t limit,
+                                           const std::function<void()>& between_pages = {}) {
+    std::vector<ConflictRecord> all;
+    PageRequest p;
+    p.limit = limit;
+    for (int guard = 0; guard < 100000; ++guard) {
+        auto page = st.list_conflicts(f, p);
+        REQUIRE(page.items.size() <= limit);
+        if (!page.next_cursor.empty()) REQUIRE(page.items.size() == limit);
+        all.insert(all.end(), page.items.begin(), page.items.end());
+        if (page.next_cursor.empty()) break;
+        p.cursor = page.next_cursor;
+        if (between_pages) between_pages();
+    }
+    return all;
+}
+
+// A request whose mutations carry the request's client, instance and time, as the pipeline
+// writes them.
+CapturedRequest request_at(long n, Micros started, std::string client, std::string instance,
+                           std::string client_version = "") {
+    CapturedRequest c = simple_request(n, started, std::move(client));
+    c.request.instance = std::move(instance);
+    c.request.client_version = std::move(client_version);
+    return c;
+}
+
+// Appends a mutation (conflicted when `fields` is set) to `c`; `k` makes its id.
+MutationRecord& add_mutation(CapturedRequest& c, long k, std::string model, std::string entity,
+                             std::optional<std::vector<std::string>> fields = std::vector<std::string>{}) {
+    MutationRecord m;
+    m.id = make_id('M', k);
+    m.request_id = c.request.id;
+    m.seq = static_cast<std::uint32_t>(c.mutations.size());
+    m.client_id = c.request.client_id;
+    m.instance = c.request.instance;
+    m.started_at_us = c.request.started_at_us;
+    m.mutation_id = "mut-" + std::to_string(k);
+    m.entity_id = std::move(entity);
+    m.model = std::move(model);
+    m.operation = "update";
+    m.payload_json = "{\"k\":" + std::to_string(k) + "}";
+    if (fields) {
+        m.outcome = MutationOutcome::conflict;
+        m.reason = "conflict";
+        ConflictInfo ci;
+        ci.reason = "conflict";
+        ci.resolver = "lww";
+        ci.resolution = Resolution::server_wins;
+        ci.server_state_json = "{\"k\":0}";
+        ci.reported_by_host = true;
+        for (const auto& path : *fields) ci.fields.push_back({path, ChangeOp::changed, "0", std::to_string(k)});
+        m.conflict = std::move(ci);
+    } else {
+        m.outcome = MutationOutcome::applied;
+    }
+    c.mutations.push_back(std::move(m));
+    c.request.mutation_count = static_cast<std::uint32_t>(c.mutations.size());
+    return c.mutations.back();
+}
+
+// Conflicts of every kind spread over hours, instances, clients, models, entities, resolvers
+// and resolutions, with tied times and ids in no order; plus an oracle for lists and patterns.
+struct ConflictDataset {
+    std::vector<CapturedRequest> rows;
+
+    explicit ConflictDataset(int n = 60, long id_base = 0, Micros start = B0) {
+        const char* models[] = {"Task", "Project", "Note"};
+        const char* resolvers[] = {"", "lww", "note_merge"};
+        const char* paths[] = {"/title", "/done", "/tags/0", "/a~1b"};
+        for (int i = 0; i < n; ++i) {
+            const long scrambled = id_base + (i * 37L) % 101;
+            const Micros t = start + (i / 3) * 17 * 60 * 1'000'000LL;  // three per time, ~6 hours in all
+            auto c = request_at(scrambled, t, "c" + std::to_string(i % 4), "i" + std::to_string(i % 2),
+                                "v" + std::to_string(i % 3));
+            for (int k = 0; k < 1 + i % 3; ++k) {
+                const int x = i + k;
+                std::optional<std::vector<std::string>> fields;
+                if ((i + 2 * k) % 3 != 1) {
+                    fields.emplace();
+                    for (int f = 0; f < x % 4; ++f) fields->push_back(paths[(x + f) % 4]);
+                }
+                auto& m = add_mutation(c, scrambled * 10 + k, models[x % 3], "e" + std::to_string((i * k + i) % 5),
+                                       fields);
+                if (!m.conflict) continue;
+                auto& ci = *m.conflict;
+                ci.resolver = resolvers[(i / 5 + k) % 3];
+                ci.reported_by_host = !ci.resolver.empty();
+                ci.reported_in_response = x % 2 == 0 || ci.resolver.empty();
+                ci.resolution = x % 5 == 4 ? std::nullopt : std::optional<Resolution>(Resolution((i / 2 + k) % 4));
+                ci.server_updated_at = "2026-01-01T00:00:0" + std::to_string(x % 10) + "Z";
+                // Client wins and merges end applied; a rejecting resolver rejects.
+                if (ci.resolution == Resolution::client_wins || ci.resolution == Resolution::merged)
+                    m.outcome = MutationOutcome::applied;
+                else if (ci.resolution == Resolution::rejected)
+                    m.outcome = MutationOutcome::rejected;
+                if (x % 7 == 0) ci.reason.clear();  // falls back to the mutation's reason
+                if (x % 7 == 0) m.reason = "stale_update";
+                m.state_before_json = x % 2 ? "{\"k\":-1}" : "";
+            }
+            rows.push_back(std::move(c));
+        }
+    }
+
+    void write_to(Storage& st) const {
+        std::vector<CapturedRequest> batch;
+        std::size_t size = 1;
+        for (std::size_t i = rows.size(); i-- > 0;) {
+            batch.push_back(rows[i]);
+            if (batch.size() == size) {
+                st.write_batch(batch);
+                batch.clear();
+                size = size % 5 + 1;
+            }
+        }
+        if (!batch.empty()) st.write_batch(batch);
+    }
+
+    static bool matches(const MutationRecord& m, const ConflictFilter& f) {
+        if (!m.conflict) return false;
+        if (!f.model.empty() && m.model != f.model) return false;
+        if (!f.client_id.empty() && m.client_id != f.client_id) return false;
+        if (!f.entity_id.empty() && m.entity_id != f.entity_id) return false;
+        if (!f.instance.empty() && m.instance != f.instance) return false;
+        if (!f.resolver.empty() && m.conflict->resolver != f.resolver) return false;
+        if (f.resolution && m.conflict->resolution != f.resolution) return false;
+        if (f.from_us && m.started_at_us < *f.from_us) return false;
+        if (f.to_us && m.started_at_us >= *f.to_us) return false;
+        return true;
+    }
+
+    std::vector<ConflictRecord> expected(const ConflictFilter& f) const {
+        std::vector<ConflictRecord> out;
+        for (const auto& c : rows)
+            for (const auto& m : c.mutations)
+                if (matches(m, f)) out.push_back(expected_conflict(m, c.request));
+        std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+            return std::tie(a.started_at_us, a.id) > std::tie(b.started_at_us, b.id);
+        });
+        return out;
+    }
+};
+
+Micros floor_hour(Micros t) { return t - ((t % H) + H) % H; }
+
+// The documented pattern semantics, computed from the rows themselves.
+ConflictPatterns expected_patterns(const std::vector<CapturedRequest>& rows, const ConflictPatternQuery& q) {
+    ConflictPatterns p;
+    p.from_us = floor_hour(q.from_us);
+    p.to_us = floor_hour(q.to_us) == q.to_us ? q.to_us : floor_hour(q.to_us) + H;
+    std::map<Micros, std::uint64_t> hours;
+    for (Micros h = p.from_us; h < p.to_us; h += H) hours[h] = 0;
+    std::map<std::string, std::uint64_t> models, clients;
+    std::map<std::pair<std::string, std::string>, std::uint64_t> model_clients, fields;
+    std::map<std::pair<std::string, std::string>, std::pair<std::uint64_t, Micros>> entities;
+    for (const auto& c : rows)
+        for (const auto& m : c.mutations) {
+            if (!m.conflict || (!q.instance.empty() && m.instance != q.instance)) continue;
+            const Micros h = floor_hour(m.started_at_us);
+            if (h < p.from_us || h >= p.to_us) continue;
+            ++hours[h];
+            ++p.total;
+            ++models[m.model];
+            ++clients[m.client_id];
+            ++model_clients[{m.model, m.client_id}];
+            auto& e = entities[{m.model, m.entity_id}];
+            ++e.first;
+            e.second = std::max(e.second, m.started_at_us);
+            std::set<std::string> paths;
+            for (const auto& f : m.conflict->fields) paths.insert(f.path);
+            for (const auto& path : paths) ++fields[{m.model, path}];
+        }
+    for (const auto& [h, n] : hours) p.by_bucket.push_back({h, n});
+    for (const auto& [k, n] : models) p.by_model.push_back({k, n});
+    for (const auto& [k, n] : clients) p.by_client.push_back({k, n});
+    for (const auto& [k, n] : model_clients) p.by_model_client.push_back({k.first, k.second, n});
+    for (const auto& [k, e] : entities) p.top_entities.push_back({k.first, k.second, e.first, e.second});
+    for (const auto& [k, n] : fields) p.top_fields.push_back({k.first, k.second, n});
+    auto sort_cut = [&](auto& v, auto less) {
+        std::stable_sort(v.begin(), v.end(), less);
+        if (v.size() > q.top_n) v.resize(q.top_n);
+    };
+    // Maps iterate in name order already; a stable sort by count keeps it for ties.
+    sort_cut(p.by_model, [](auto& a, auto& b) { return a.conflicts > b.conflicts; });
+    sort_cut(p.by_client, [](auto& a, auto& b) { return a.conflicts > b.conflicts; });
+    sort_cut(p.by_model_client, [](auto& a, auto& b) { return a.conflicts > b.conflicts; });
+    sort_cut(p.top_entities, [](auto& a, auto& b) {
+        return std::tie(b.conflicts, b.last_seen_us, a.entity_id, a.model) <
+               std::tie(a.conflicts, a.last_seen_us, b.entity_id, b.model);
+    });
+    sort_cut(p.top_fields, [](auto& a, auto& b) { return a.conflicts > b.conflicts; });
+    return p;
+}
+
+// Patterns as text, so that a mismatch reads well: "Task:4", "Task/c1:2", "+1h:3", …
+std::string rel(Micros t) {
+    if (t < B0 - 1'000'000'000'000 || t > B0 + 1'000'000'000'000) return std::to_string(t) + "us";  // far away
+    const Micros d = t - B0;
+    const std::string sign = d >= 0 ? "+" : "";
+    return d % 1'000'000 == 0 ? sign + std::to_string(d / 1'000'000) + "s" : sign + std::to_string(d) + "us";
+}
+std::vector<std::string> text(const std::vector<ConflictPatterns::ByModel>& v) {
+    std::vector<std::string> out;
+    for (const auto& x : v) out.push_back(x.model + ":" + std::to_string(x.conflicts));
+    return out;
+}
+std::vector<std::string> text(const std::vector<ConflictPatterns::ByClient>& v) {
+    std::vector<std::string> out;
+    for (const auto& x : v) out.push_back(x.client_id + ":" + std::to_string(x.conflicts));
+    return out;
+}
+std::vector<std::string> text(const std::vector<ConflictPatterns::ByModelClient>& v) {
+    std::vector<std::string> out;
+    for (const auto& x : v) out.push_back(x.model + "/" + x.client_id + ":" + std::to_string(x.conflicts));
+    return out;
+}
+std::vector<std::string> text(const std::vector<ConflictPatterns::ByBucket>& v) {
+    std::vector<std::string> out;
+    for (const auto& x : v) out.push_back(rel(x.start_us) + ":" + std::to_string(x.conflicts));
+    return out;
+}
+std::vector<std::string> text(const std::vector<ConflictPatterns::Entity>& v) {
+    std::vector<std::string> out;
+    for (const auto& x : v)
+        out.push_back(x.model + "/" + x.entity_id + ":" + std::to_string(x.conflicts) + "@" + rel(x.last_seen_us));
+    return out;
+}
+std::vector<std::string> text(const std::vector<ConflictPatterns::Field>& v) {
+    std::vector<std::string> out;
+    for (const auto& x : v) out.push_back(x.model + x.field + ":" + std::to_string(x.conflicts));
+    return out;
+}
+
+void check_same(const ConflictPatterns& a, const ConflictPatterns& b) {
+    CHECK(a.from_us == b.from_us);
+    CHECK(a.to_us == b.to_us);
+    CHECK(a.total == b.total);
+    CHECK(text(a.by_bucket) == text(b.by_bucket));
+    CHECK(text(a.by_model) == text(b.by_model));
+    CHECK(text(a.by_client) == text(b.by_client));
+    CHECK(text(a.by_model_client) == text(b.by_model_client));
+    CHECK(text(a.top_entities) == text(b.top_entities));
+    CHECK(text(a.top_fields) == text(b.top_fields));
+}
+
+ConflictPatternQuery pattern_query(Micros from, Micros to, std::string instance = "", std::size_t top_n = 10) {
+    ConflictPatternQuery q;
+    q.from_us = from;
+    q.to_us = to;
+    q.instance = std::move(instance);
+    q.top_n = top_n;
+    return q;
+}
+
 }  // namespace
 
 TEMPLATE_TEST_CASE("storage contract: every field round-trips", "[storage][contract]", TETHER_STORAGE_BACKENDS) {
@@ -487,7 +802,11 @@ TEMPLATE_TEST_CASE("storage contract: every field round-trips", "[storage][contr
                               R"({"title":"Server","done":true})",
                               "2026-11-24T10:00:00.000000Z",
                               true,
-                              false};
+                              false,
+                              {{"/title", ChangeOp::changed, "\"Server\"", "\"Buy milk \u00e9\""},
+                               {"/done", ChangeOp::changed, "true", "false"},
+                               {"/n", ChangeOp::added, "", "15"},
+                               {"/a~1b~0c", ChangeOp::removed, "{\"x\":null}", ""}}};
     m.state_before_json = R"({"title":"Old"})";
     m.state_after_json = "null";
     m.payload_diff = {{"/title", ChangeOp::changed, "\"Old\"", "\"Buy milk\""},
@@ -531,6 +850,25 @@ TEMPLATE_TEST_CASE("storage contract: every field round-trips", "[storage][contr
     REQUIRE(listed.items.size() == 3);
     for (std::size_t i = 0; i < 3; ++i) check_same(full.mutations[i], listed.items[i]);
 
+    // The same rows as conflicts: every field from the mutation, the client version from the request.
+    auto gc = st.get_conflict(m.id);
+    REQUIRE(gc);
+    check_same(expected_conflict(m, r), *gc);
+    CHECK(gc->client_version == "1.2.3-beta+build.7");
+    CHECK(gc->fields.size() == 4);
+    CHECK(gc->outcome == MutationOutcome::applied);  // merged: still a conflict
+    auto gc_bare = st.get_conflict(conflict_no_resolution.id);
+    REQUIRE(gc_bare);
+    check_same(expected_conflict(conflict_no_resolution, r), *gc_bare);
+    CHECK_FALSE(gc_bare->resolution);
+    CHECK(gc_bare->fields.empty());
+    CHECK_FALSE(st.get_conflict(bare.id));  // stored, but not conflicted
+    auto conflicts = st.list_conflicts({}, {});
+    REQUIRE(conflicts.items.size() == 2);
+    CHECK(conflicts.next_cursor.empty());
+    check_same(expected_conflict(m, r), conflicts.items[0]);
+    check_same(expected_conflict(conflict_no_resolution, r), conflicts.items[1]);  // started_at 0: older
+
     SECTION("list items are summaries: no bodies, headers, notes or redacted paths") {
         auto page = st.list_requests({}, {});
         REQUIRE(page.items.size() == 2);
@@ -555,6 +893,16 @@ TEMPLATE_TEST_CASE("storage contract: unknown ids and empty stores", "[storage][
     CHECK_FALSE(st.get_request("R' OR 1=1 --"));
     CHECK_FALSE(st.get_mutation(make_id('R', 1)));  // a request id is not a mutation id
     CHECK_FALSE(st.get_mutation("nope"));
+    CHECK_FALSE(st.get_conflict("nope"));
+    CHECK_FALSE(st.get_conflict(""));
+    CHECK_FALSE(st.get_conflict(make_id('M', 1000)));  // not conflicted
+    CHECK(st.list_conflicts({}, {}).items.empty());
+    CHECK(st.list_conflicts({}, {}).next_cursor.empty());
+    auto empty_patterns = st.conflict_patterns(pattern_query(B0, B0 + 2 * H));
+    CHECK(empty_patterns.total == 0);
+    CHECK(text(empty_patterns.by_bucket) == std::vector<std::string>{"+0s:0", "+3600s:0"});
+    CHECK(empty_patterns.by_model.empty());
+    CHECK(empty_patterns.top_entities.empty());
     auto none = st.list_mutations("nope", {}, {});
     CHECK(none.items.empty());
     CHECK(none.next_cursor.empty());
@@ -743,6 +1091,7 @@ TEMPLATE_TEST_CASE("storage contract: bad cursors and limits are InvalidArgument
         p.cursor = c;
         require_invalid_argument([&] { st.list_requests({}, p); }, "cursor");
         require_invalid_argument([&] { st.list_mutations(make_id('R', 1), {}, p); }, "cursor");
+        require_invalid_argument([&] { st.list_conflicts({}, p); }, "cursor");
         require_invalid_argument([&] { decode_cursor(c); }, "cursor");
         try {
             decode_cursor(c);
@@ -759,6 +1108,7 @@ TEMPLATE_TEST_CASE("storage contract: bad cursors and limits are InvalidArgument
         p.limit = limit;
         require_invalid_argument([&] { st.list_requests({}, p); }, "limit");
         require_invalid_argument([&] { st.list_mutations(make_id('R', 1), {}, p); }, "limit");
+        require_invalid_argument([&] { st.list_conflicts({}, p); }, "limit");
         require_invalid_argument([&] { validate_page(p); }, "limit");
     }
     PageRequest edge;
@@ -792,7 +1142,8 @@ TEMPLATE_TEST_CASE("storage contract: mutations page in seq order and filter", "
         m.seq = static_cast<std::uint32_t>(i);
         m.model = models[i % 2];
         m.outcome = static_cast<MutationOutcome>(i % 4);
-        if (i % 3 == 0) m.conflict = ConflictInfo{"conflict", "lww", Resolution::server_wins, "{}", "", true, true};
+        if (i % 3 == 0)
+            m.conflict = ConflictInfo{"conflict", "lww", Resolution::server_wins, "{}", "", true, true, {}};
         c.mutations.push_back(m);
     }
     st.write_batch({c, simple_request(2, T0 + 1, "c1", 4)});  // another request's mutations stay out
@@ -1372,6 +1723,479 @@ TEMPLATE_TEST_CASE("storage contract: readers see rollups and requests of the sa
     CHECK(st.read_rollups(W, B0, B0 + H, "").size() == 4);
 }
 
+TEMPLATE_TEST_CASE("storage contract: conflicts list newest first, filters alone and combined, across pages",
+                   "[storage][contract][conflicts]", TETHER_STORAGE_BACKENDS) {
+    TestType backend;
+    Storage& st = *backend.storage;
+    ConflictDataset data;
+    data.write_to(st);
+
+    // Conflicts are listed whatever they ended in: applied (client wins, merged) included.
+    const auto everything = data.expected({});
+    REQUIRE(everything.size() > 50);
+    std::set<MutationOutcome> outcomes;
+    for (const auto& c : everything) outcomes.insert(c.outcome);
+    CHECK(outcomes == std::set<MutationOutcome>{MutationOutcome::applied, MutationOutcome::rejected,
+                                                MutationOutcome::conflict});
+
+    std::vector<std::pair<std::string, ConflictFilter>> cases;
+    auto add = [&](std::string name, auto set) {
+        ConflictFilter f;
+        set(f);
+        cases.emplace_back(std::move(name), f);
+    };
+    add("none", [](ConflictFilter&) {});
+    add("model", [](ConflictFilter& f) { f.model = "Project"; });
+    add("client", [](ConflictFilter& f) { f.client_id = "c2"; });
+    add("entity", [](ConflictFilter& f) { f.entity_id = "e3"; });
+    add("resolver", [](ConflictFilter& f) { f.resolver = "note_merge"; });
+    add("instance", [](ConflictFilter& f) { f.instance = "i1"; });
+    for (int r = 0; r < 4; ++r)
+        add(std::string("resolution=") + to_string(Resolution(r)), [r](ConflictFilter& f) { f.resolution = Resolution(r); });
+    add("from", [](ConflictFilter& f) { f.from_us = B0 + 5 * 17 * 60 * 1'000'000LL; });  // on a row time: inclusive
+    add("to", [](ConflictFilter& f) { f.to_us = B0 + 5 * 17 * 60 * 1'000'000LL; });      // exclusive
+    add("from+to", [](ConflictFilter& f) {
+        f.from_us = B0 + H;
+        f.to_us = B0 + 3 * H;
+    });
+    add("empty range", [](ConflictFilter& f) {
+        f.from_us = B0 + H;
+        f.to_us = B0 + H;
+    });
+    add("unknown model", [](ConflictFilter& f) { f.model = "Nope"; });
+    add("unknown resolver", [](ConflictFilter& f) { f.resolver = "lw"; });  // no prefix matching
+    add("model+client", [](ConflictFilter& f) {
+        f.model = "Task";
+        f.client_id = "c1";
+    });
+    add("entity+model+range", [](ConflictFilter& f) {
+        f.entity_id = "e0";
+        f.model = "Note";
+        f.from_us = B0 + H;
+    });
+    add("client+instance+resolution", [](ConflictFilter& f) {
+        f.client_id = "c1";
+        f.instance = "i1";
+        f.resolution = Resolution::server_wins;
+    });
+    add("resolver+resolution (applied)", [](ConflictFilter& f) {
+        f.resolver = "lww";
+        f.resolution = Resolution::client_wins;
+    });
+    add("everything", [](ConflictFilter& f) {
+        f.model = "Task";
+        f.client_id = "c0";
+        f.entity_id = "e0";
+        f.instance = "i0";
+        f.resolver = "note_merge";
+        f.resolution = Resolution::merged;
+        f.from_us = B0;
+        f.to_us = B0 + 6 * H;
+    });
+
+    for (const auto& [name, filter] : cases) {
+        const auto want = data.expected(filter);
+        INFO("filter " << name);
+        if (name != "empty range" && name.rfind("unknown", 0) != 0 && name != "everything") CHECK(!want.empty());
+        for (std::size_t limit : {1, 3, 500}) {
+            INFO("limit " << limit);
+            auto got = walk_conflicts(st, filter, limit);
+            REQUIRE(ids_of(got) == ids_of(want));
+            if (limit == 3)
+                for (std::size_t i = 0; i < got.size(); ++i) check_same(want[i], got[i]);
+        }
+    }
+    // get_conflict agrees with the list.
+    for (const auto& want : everything) {
+        auto got = st.get_conflict(want.id);
+        REQUIRE(got);
+        check_same(want, *got);
+    }
+    // Mutations without a conflict are neither listed nor found.
+    std::size_t plain = 0;
+    for (const auto& c : data.rows)
+        for (const auto& m : c.mutations)
+            if (!m.conflict) {
+                ++plain;
+                CHECK_FALSE(st.get_conflict(m.id));
+                CHECK(st.get_mutation(m.id));
+            }
+    CHECK(plain > 10);
+    CHECK_FALSE(st.get_conflict(data.rows[0].request.id));  // a request id is not a mutation id
+}
+
+TEMPLATE_TEST_CASE("storage contract: conflict pages see each row once while rows are added",
+                   "[storage][contract][conflicts]", TETHER_STORAGE_BACKENDS) {
+    TestType backend;
+    Storage& st = *backend.storage;
+    ConflictDataset data(36);
+    data.write_to(st);
+    long next = 5000;
+    Micros newest = B0 + 100 * H;
+    for (std::size_t limit : {1, 2, 7, 500}) {
+        for (auto filter : {ConflictFilter{}, [] {
+                                ConflictFilter f;
+                                f.model = "Task";
+                                return f;
+                            }()}) {
+            const auto want = ids_of(data.expected(filter));
+            std::vector<CapturedRequest> added;
+            auto got = walk_conflicts(st, filter, limit, [&] {
+                // Newer conflicts (one tied in time with a larger id) belong to a later walk.
+                auto c = request_at(next, newest, "c9", "i0");
+                add_mutation(c, next * 10, "Task", "e1", std::vector<std::string>{"/title"});
+                add_mutation(c, next * 10 + 1, "Note", "e2", std::vector<std::string>{});
+                add_mutation(c, next * 10 + 2, "Task", "e3", std::nullopt);
+                st.write_batch({c});
+                added.push_back(c);
+                ++next;
+                ++newest;
+            });
+            data.rows.insert(data.rows.end(), added.begin(), added.end());
+            INFO("limit " << limit << ", model " << filter.model);
+            const auto ids = ids_of(got);
+            CHECK(ids == want);
+            CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == ids.size());
+        }
+    }
+    CHECK(ids_of(walk_conflicts(st, {}, 500)) == ids_of(data.expected({})));
+}
+
+TEMPLATE_TEST_CASE("storage contract: conflict patterns per model, client, hour, entity and field",
+                   "[storage][contract][conflicts]", TETHER_STORAGE_BACKENDS) {
+    TestType backend;
+    Storage& st = *backend.storage;
+    constexpr Micros S = 1'000'000;
+    using Paths = std::vector<std::string>;
+    std::vector<CapturedRequest> rows;
+    {
+        auto r1 = request_at(1, B0 + 10 * S, "alice", "i0");
+        add_mutation(r1, 1, "Task", "e1", Paths{"/title", "/done"});
+        add_mutation(r1, 2, "Task", "e9", std::nullopt);  // not a conflict: not counted
+        auto r2 = request_at(2, B0 + 20 * S, "alice", "i0");
+        add_mutation(r2, 3, "Task", "e1", Paths{"/title"});
+        auto r3 = request_at(3, B0 + H + 5 * S, "bob", "i0");
+        add_mutation(r3, 4, "Task", "e2", Paths{"/title"});
+        add_mutation(r3, 5, "Note", "n1", Paths{});
+        auto r4 = request_at(4, B0 + 3 * H + 1 * S, "carol", "i1");
+        add_mutation(r4, 6, "Note", "n1", Paths{"/body", "/body"});  // a field counts once per conflict
+        add_mutation(r4, 7, "Task", "e2", Paths{"/done"});
+        auto r5 = request_at(5, B0 + 3 * H + 3 * S, "alice", "i1");
+        add_mutation(r5, 8, "Project", "p1", Paths{"/name"});
+        auto r6 = request_at(6, B0 + 3 * H + 3 * S, "carol", "i1");
+        add_mutation(r6, 9, "Note", "a0", Paths{});
+        add_mutation(r6, 12, "Task", "a0", Paths{});
+        r6.mutations.back().outcome = MutationOutcome::applied;  // client won: still counted
+        r6.mutations.back().conflict->resolution = Resolution::client_wins;
+        auto r7 = request_at(7, B0 + 5 * H, "dave", "i0");  // after the range
+        add_mutation(r7, 10, "Task", "e1", Paths{"/title"});
+        auto r8 = request_at(8, B0 - 1, "dave", "i1");  // the hour before
+        add_mutation(r8, 11, "Note", "n1", Paths{"/x"});
+        rows = {r1, r2, r3, r4, r5};
+        st.write_batch(rows);
+        st.write_batch({r6, r7});
+        st.write_batch({r8});
+        rows.insert(rows.end(), {r6, r7, r8});
+    }
+    auto patterns = [&](ConflictPatternQuery q) {
+        auto got = st.conflict_patterns(q);
+        INFO("query [" << rel(q.from_us) << ", " << rel(q.to_us) << ") instance '" << q.instance << "' top "
+                       << q.top_n);
+        check_same(got, expected_patterns(rows, q));  // the oracle agrees, whatever the case
+        return got;
+    };
+    using V = std::vector<std::string>;
+
+    auto p = patterns(pattern_query(B0, B0 + 4 * H));
+    CHECK(p.from_us == B0);
+    CHECK(p.to_us == B0 + 4 * H);
+    CHECK(p.total == 9);
+    CHECK(text(p.by_bucket) == V{"+0s:2", "+3600s:2", "+7200s:0", "+10800s:5"});  // every hour, zeros too
+    CHECK(text(p.by_model) == V{"Task:5", "Note:3", "Project:1"});
+    CHECK(text(p.by_client) == V{"carol:4", "alice:3", "bob:2"});
+    CHECK(text(p.by_model_client) ==
+          V{"Note/carol:2", "Task/alice:2", "Task/carol:2", "Note/bob:1", "Project/alice:1", "Task/bob:1"});
+    // Ties: last seen (newest first), then entity id, then model.
+    CHECK(text(p.top_entities) == V{"Task/e2:2@+10801s", "Note/n1:2@+10801s", "Task/e1:2@+20s", "Note/a0:1@+10803s",
+                                    "Task/a0:1@+10803s", "Project/p1:1@+10803s"});
+    CHECK(text(p.top_fields) == V{"Task/title:3", "Task/done:2", "Note/body:1", "Project/name:1"});
+
+    SECTION("top_n cuts every list but by_bucket; the total is not cut") {
+        auto two = patterns(pattern_query(B0, B0 + 4 * H, "", 2));
+        CHECK(two.total == 9);
+        CHECK(two.by_bucket.size() == 4);
+        CHECK(text(two.by_model) == V{"Task:5", "Note:3"});
+        CHECK(text(two.by_client) == V{"carol:4", "alice:3"});
+        CHECK(text(two.by_model_client) == V{"Note/carol:2", "Task/alice:2"});
+        CHECK(text(two.top_entities) == V{"Task/e2:2@+10801s", "Note/n1:2@+10801s"});
+        CHECK(text(two.top_fields) == V{"Task/title:3", "Task/done:2"});
+        auto none = patterns(pattern_query(B0, B0 + 4 * H, "", 0));
+        CHECK(none.total == 9);
+        CHECK(none.by_bucket.size() == 4);
+        CHECK(none.by_model.empty());
+        CHECK(none.by_client.empty());
+        CHECK(none.by_model_client.empty());
+        CHECK(none.top_entities.empty());
+        CHECK(none.top_fields.empty());
+        CHECK(patterns(pattern_query(B0, B0 + 4 * H, "", 1000)).by_model_client.size() == 6);
+    }
+    SECTION("instance filter") {
+        auto i1 = patterns(pattern_query(B0, B0 + 4 * H, "i1"));
+        CHECK(i1.total == 5);
+        CHECK(text(i1.by_bucket) == V{"+0s:0", "+3600s:0", "+7200s:0", "+10800s:5"});
+        CHECK(text(i1.by_model) == V{"Note:2", "Task:2", "Project:1"});
+        CHECK(text(i1.by_client) == V{"carol:4", "alice:1"});
+        auto i0 = patterns(pattern_query(B0, B0 + 4 * H, "i0"));
+        CHECK(i0.total == 4);
+        CHECK(text(i0.by_client) == V{"alice:2", "bob:2"});
+        auto nobody = patterns(pattern_query(B0, B0 + 4 * H, "i"));  // no prefix matching
+        CHECK(nobody.total == 0);
+        CHECK(text(nobody.by_bucket) == V{"+0s:0", "+3600s:0", "+7200s:0", "+10800s:0"});
+        CHECK(nobody.by_model.empty());
+        CHECK(nobody.top_fields.empty());
+    }
+    SECTION("the range widens to whole hours") {
+        auto w = patterns(pattern_query(B0 + H + 1800 * S, B0 + 3 * H + 1));
+        CHECK(w.from_us == B0 + H);
+        CHECK(w.to_us == B0 + 4 * H);
+        CHECK(text(w.by_bucket) == V{"+3600s:2", "+7200s:0", "+10800s:5"});
+        CHECK(w.total == 7);
+        auto inside = patterns(pattern_query(B0 + 10 * S, B0 + 10 * S));  // an instant: its hour
+        CHECK(text(inside.by_bucket) == V{"+0s:2"});
+        CHECK(inside.total == 2);
+        auto empty = patterns(pattern_query(B0, B0));  // aligned and empty
+        CHECK(empty.by_bucket.empty());
+        CHECK(empty.total == 0);
+        CHECK(empty.by_model.empty());
+        auto before = patterns(pattern_query(B0 - 1, B0 + 1));
+        CHECK(text(before.by_bucket) == V{"-3600s:1", "+0s:2"});
+        CHECK(text(before.top_entities) == V{"Task/e1:2@+20s", "Note/n1:1@-1us"});
+        auto wide = patterns(pattern_query(B0 - 2 * H, B0 + 6 * H));
+        CHECK(wide.by_bucket.size() == 8);
+        CHECK(wide.total == 11);
+        CHECK(text(wide.by_client) == V{"carol:4", "alice:3", "bob:2", "dave:2"});
+    }
+    SECTION("bad ranges are InvalidArgument") {
+        require_invalid_argument([&] { st.conflict_patterns(pattern_query(B0 + 1, B0)); }, "to");
+        require_invalid_argument([&] { st.conflict_patterns(pattern_query(B0, B0 + 20 * 366 * 24 * H)); }, "to");
+        require_invalid_argument([&] { st.conflict_patterns(pattern_query(INT64_MIN, INT64_MAX)); }, "to");
+        CHECK(st.conflict_patterns(pattern_query(B0 - 366 * 24 * H, B0)).by_bucket.size() == 366 * 24);
+        CHECK(st.conflict_patterns(pattern_query(INT64_MAX - 1, INT64_MAX)).total == 0);  // no overflow
+        CHECK(st.conflict_patterns(pattern_query(INT64_MIN, INT64_MIN + 1)).total == 0);
+    }
+}
+
+TEMPLATE_TEST_CASE("storage contract: conflict counts add up across and within batches",
+                   "[storage][contract][conflicts]", TETHER_STORAGE_BACKENDS) {
+    TestType backend;
+    Storage& st = *backend.storage;
+    // Two datasets over the same hours, clients, models, entities and fields: every count is
+    // added to, within batches and across them, in uneven batches not in time order.
+    ConflictDataset a(60, 0, B0), b(45, 1000, B0 + 20 * 60 * 1'000'000LL);
+    a.write_to(st);
+    b.write_to(st);
+    std::vector<CapturedRequest> rows = a.rows;
+    rows.insert(rows.end(), b.rows.begin(), b.rows.end());
+    std::size_t conflicts = 0;
+    for (const auto& c : rows)
+        for (const auto& m : c.mutations) conflicts += m.conflict ? 1 : 0;
+
+    for (const auto& [from, to] : std::vector<std::pair<Micros, Micros>>{
+             {B0, B0 + 8 * H}, {B0 - H, B0 + H}, {B0 + H + 1, B0 + 3 * H - 1}, {B0 + 7 * H, B0 + 30 * H}})
+        for (const std::string instance : {"", "i0", "i1"})
+            for (std::size_t top_n : {1, 3, 10, 100}) {
+                auto q = pattern_query(from, to, instance, top_n);
+                INFO("query [" << rel(from) << ", " << rel(to) << ") instance '" << instance << "' top " << top_n);
+                check_same(st.conflict_patterns(q), expected_patterns(rows, q));
+            }
+    auto all = st.conflict_patterns(pattern_query(B0, B0 + 8 * H, "", 100));
+    CHECK(all.total == conflicts);
+    std::uint64_t sum = 0;
+    for (const auto& x : all.by_model) sum += x.conflicts;
+    CHECK(sum == conflicts);
+    CHECK(all.top_fields.size() > 4);
+    CHECK(all.top_entities.size() > 4);
+}
+
+TEMPLATE_TEST_CASE("storage contract: conflict counts commit with their batch or not at all",
+                   "[storage][contract][conflicts]", TETHER_STORAGE_BACKENDS) {
+    TestType backend;
+    Storage& st = *backend.storage;
+    auto good = request_at(1, B0 + 10, "c1", "i0");
+    add_mutation(good, 1, "Task", "e1", std::vector<std::string>{"/title"});
+    st.write_batch({good});
+    const auto q = pattern_query(B0, B0 + 2 * H);
+    const auto before = st.conflict_patterns(q);
+    REQUIRE(before.total == 1);
+
+    auto conflicted = request_at(2, B0 + H + 10, "c2", "i0");
+    add_mutation(conflicted, 2, "Note", "e2", std::vector<std::string>{"/body"});
+    add_mutation(conflicted, 3, "Task", "e1", std::vector<std::string>{"/title"});
+    auto expect_failure = [&](const std::vector<CapturedRequest>& batch, const RollupBatch& rollups) {
+        try {
+            st.write_batch(batch, rollups);
+            FAIL("write_batch accepted a bad batch");
+        } catch (const StorageError& e) {
+            CHECK_FALSE(e.transient());
+        }
+        check_same(st.conflict_patterns(q), before);
+        CHECK(ids_of(walk_conflicts(st, {}, 10)) == std::vector<std::string>{make_id('M', 1)});
+        CHECK_FALSE(st.get_conflict(make_id('M', 2)));
+    };
+    SECTION("duplicate request id") {
+        auto dup = request_at(1, B0 + 20, "c1", "i0");
+        add_mutation(dup, 4, "Task", "e1", std::vector<std::string>{"/title"});
+        expect_failure({conflicted, dup}, {});
+    }
+    SECTION("duplicate mutation id") {
+        auto dup = request_at(3, B0 + 20, "c1", "i0");
+        add_mutation(dup, 1, "Task", "e1", std::vector<std::string>{"/title"});
+        expect_failure({conflicted, dup}, {});
+    }
+    SECTION("a bad rollup") { expect_failure({conflicted}, rollups_of({make_rollup(W, B0 + 1, "i0", 1)})); }
+    SECTION("an id that cannot be paged") {
+        auto bad = conflicted;
+        bad.mutations[1].id = "bad id";
+        expect_failure({bad}, {});
+    }
+    // Still writable, and the batch then counts once.
+    st.write_batch({conflicted});
+    auto after = st.conflict_patterns(q);
+    CHECK(after.total == 3);
+    CHECK(text(after.by_bucket) == std::vector<std::string>{"+0s:1", "+3600s:2"});
+    CHECK(text(after.top_entities) ==
+          std::vector<std::string>{"Task/e1:2@+3600000010us", "Note/e2:1@+3600000010us"});
+}
+
+TEMPLATE_TEST_CASE("storage contract: prune_rollups removes conflict pattern hours that ended",
+                   "[storage][contract][conflicts][rollups]", TETHER_STORAGE_BACKENDS) {
+    TestType backend;
+    Storage& st = *backend.storage;
+    std::vector<CapturedRequest> rows;
+    for (long i = 0; i < 4; ++i) {  // one conflict per hour, B0 - H … B0 + 2H
+        auto c = request_at(i, B0 + (i - 1) * H + 60'000'000, "c" + std::to_string(i), "i0");
+        add_mutation(c, i, "Task", "e1", std::vector<std::string>{"/f" + std::to_string(i)});
+        rows.push_back(c);
+    }
+    st.write_batch(rows, rollups_of({make_rollup(W, B0, "i0", 1)}));
+    const auto q = pattern_query(B0 - H, B0 + 3 * H);
+    using V = std::vector<std::string>;
+    auto buckets = [&] { return text(st.conflict_patterns(q).by_bucket); };
+    REQUIRE(buckets() == V{"-3600s:1", "+0s:1", "+3600s:1", "+7200s:1"});
+
+    CHECK(st.prune_rollups(INT64_MIN) == 0);
+    CHECK(st.prune_rollups(B0 - 1) == 0);  // the hour before B0 has not ended yet
+    CHECK(buckets() == V{"-3600s:1", "+0s:1", "+3600s:1", "+7200s:1"});
+    CHECK(st.prune_rollups(B0) == 0);  // ... now it has; the count is of rollups only
+    CHECK(buckets() == V{"-3600s:0", "+0s:1", "+3600s:1", "+7200s:1"});
+    CHECK(st.prune_rollups(B0 + H + H / 2) == 1);  // the hour B0 and the rollup in it
+    auto p = st.conflict_patterns(q);
+    CHECK(text(p.by_bucket) == V{"-3600s:0", "+0s:0", "+3600s:1", "+7200s:1"});
+    CHECK(p.total == 2);
+    CHECK(text(p.by_client) == V{"c2:1", "c3:1"});
+    CHECK(text(p.top_fields) == V{"Task/f2:1", "Task/f3:1"});
+    CHECK(text(p.top_entities) == V{"Task/e1:2@+7260s"});
+    // The conflicts themselves are request data: untouched.
+    CHECK(walk_conflicts(st, {}, 10).size() == 4);
+    CHECK(st.prune_rollups(INT64_MAX) == 0);
+    p = st.conflict_patterns(q);
+    CHECK(p.total == 0);
+    CHECK(p.by_model.empty());
+    CHECK(p.top_entities.empty());
+    CHECK(p.top_fields.empty());
+    // A pruned hour starts afresh.
+    auto again = request_at(10, B0 + 5, "c9", "i0");
+    add_mutation(again, 10, "Note", "n1", std::vector<std::string>{"/x"});
+    st.write_batch({again});
+    CHECK(buckets() == V{"-3600s:0", "+0s:1", "+3600s:0", "+7200s:0"});
+}
+
+TEMPLATE_TEST_CASE("storage contract: pruned requests take their conflicts along, not the patterns",
+                   "[storage][contract][conflicts]", TETHER_STORAGE_BACKENDS) {
+    TestType backend;
+    Storage& st = *backend.storage;
+    ConflictDataset data(30);
+    data.write_to(st);
+    const auto q = pattern_query(B0, B0 + 4 * H, "", 100);
+    const auto before = st.conflict_patterns(q);
+    check_same(before, expected_patterns(data.rows, q));
+    REQUIRE(before.total > 0);
+
+    // By count: the newest requests and their conflicts stay.
+    RetentionPolicy keep;
+    keep.max_requests = 10;
+    CHECK(st.prune(keep, B0, 1000) == 20);
+    auto rows = data.rows;
+    std::sort(rows.begin(), rows.end(), [](const auto& x, const auto& y) {
+        return std::tie(x.request.started_at_us, x.request.id) > std::tie(y.request.started_at_us, y.request.id);
+    });
+    ConflictDataset kept(0);
+    kept.rows.assign(rows.begin(), rows.begin() + 10);
+    CHECK(ids_of(walk_conflicts(st, {}, 4)) == ids_of(kept.expected({})));
+    for (auto it = rows.begin() + 10; it != rows.end(); ++it)
+        for (const auto& m : it->mutations) CHECK_FALSE(st.get_conflict(m.id));
+    check_same(st.conflict_patterns(q), before);
+
+    RetentionPolicy all;
+    all.max_age_us = 1;
+    while (st.prune(all, B0 + 100 * H, 3) > 0) {
+    }
+    CHECK(st.count_requests() == 0);
+    CHECK(st.list_conflicts({}, {}).items.empty());
+    check_same(st.conflict_patterns(q), before);
+}
+
+TEMPLATE_TEST_CASE("storage contract: readers see conflict patterns of whole batches",
+                   "[storage][contract][conflicts]", TETHER_STORAGE_BACKENDS) {
+    TestType backend;
+    Storage& st = *backend.storage;
+    std::atomic<bool> done{false};
+    std::string writer_error;
+    const char* models[] = {"Task", "Note", "Project"};
+    std::thread writer([&] {
+        try {
+            for (long b = 0; b < 60; ++b) {
+                auto c = request_at(b, B0 + b * 2 * 60'000'000, "c" + std::to_string(b % 4), "i0");
+                for (long k = 0; k < 3; ++k)
+                    add_mutation(c, b * 10 + k, models[(b + k) % 3], "e" + std::to_string(b % 5),
+                                 std::vector<std::string>{"/a", "/b"});
+                st.write_batch({c});
+            }
+        } catch (const std::exception& e) {
+            writer_error = e.what();
+        }
+        done = true;
+    });
+    JoinOnExit join{done, writer};
+    const auto q = pattern_query(B0, B0 + 2 * H, "", 100);
+    int reads = 0;
+    while (!done || reads < 2) {
+        // Every list of one answer comes from the same committed batches.
+        auto before = st.count_mutations();
+        auto p = st.conflict_patterns(q);
+        auto after = st.count_mutations();
+        std::uint64_t models_sum = 0, clients_sum = 0, pairs_sum = 0, entities_sum = 0, fields_sum = 0;
+        for (const auto& x : p.by_model) models_sum += x.conflicts;
+        for (const auto& x : p.by_client) clients_sum += x.conflicts;
+        for (const auto& x : p.by_model_client) pairs_sum += x.conflicts;
+        for (const auto& x : p.top_entities) entities_sum += x.conflicts;
+        for (const auto& x : p.top_fields) fields_sum += x.conflicts;
+        REQUIRE(before <= p.total);
+        REQUIRE(p.total <= after);
+        REQUIRE(p.total % 3 == 0);
+        REQUIRE(models_sum == p.total);
+        REQUIRE(clients_sum == p.total);
+        REQUIRE(pairs_sum == p.total);
+        REQUIRE(entities_sum == p.total);
+        REQUIRE(fields_sum == 2 * p.total);
+        ++reads;
+    }
+    writer.join();
+    CHECK(writer_error.empty());
+    CHECK(st.conflict_patterns(q).total == 180);
+    CHECK(walk_conflicts(st, {}, 500).size() == 180);
+}
+
 #ifdef TETHER_HAVE_SQLITE
 
 TEST_CASE("sqlite storage: data and schema version persist across reopen", "[storage][sqlite]") {
@@ -1617,6 +2441,143 @@ TEST_CASE("sqlite storage: unreadable rollup columns are named, and block no oth
     r = st->read_rollups(W, B0 + W, B0 + H, "").at(0);
     CHECK(r.models == std::map<std::string, ModelCounts>{{"Task", {1, 2, 3}}});
     CHECK(r.clients.empty());
+}
+
+TEST_CASE("sqlite storage: a schema version 2 database is migrated, its conflicts listed and counted",
+          "[storage][sqlite][conflicts]") {
+    REQUIRE(sqlite_schema_version() >= 3);
+    test::TempDir dir;
+    const auto db = dir.file("v2.db");
+    {
+        // What open_sqlite_storage of schema version 2 left behind: one push with a conflicted
+        // and a plain mutation, plus a rollup.
+        SQLite::Database raw(db, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        raw.exec("PRAGMA journal_mode = WAL");
+        SQLite::Transaction tx(raw);
+        raw.exec(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+        raw.exec(detail::sqlite_migrations().at(0));
+        raw.exec(detail::sqlite_migrations().at(1));
+        raw.exec("INSERT INTO schema_version (version, applied_at) VALUES (1, 0), (2, 0)");
+        SQLite::Statement request(
+            raw,
+            "INSERT INTO requests (id, kind, client_id, client_version, instance, started_at, duration_us, "
+            "http_status, outcome, mutation_count, applied, rejected, conflicts, snapshots, models, "
+            "request_truncated, response_truncated, request_body_dropped, response_body_dropped, "
+            "request_body_scrubbed, response_body_scrubbed, replay_of, recorded_at, headers, redacted_paths, notes, "
+            "request_body, response_body) VALUES (?, 'push', 'c1', '2.0.1', 'i0', ?, 1500, 200, 'conflict', 2, 1, 0, "
+            "1, 0, '[\"Task\"]', 0, 0, 0, 0, 0, 0, '', ?, '[]', '[]', '[]', CAST('{}' AS BLOB), CAST('' AS BLOB))");
+        request.bind(1, make_id('R', 1));
+        request.bind(2, static_cast<std::int64_t>(B0 + 5));
+        request.bind(3, static_cast<std::int64_t>(B0 + 15));
+        request.exec();
+        const std::string mutation =
+            "INSERT INTO mutations (id, request_id, seq, client_id, instance, started_at, mutation_id, entity_id, "
+            "model, operation, version, client_timestamp_ms, outcome, reason, payload_redacted, has_conflict, "
+            "conflict_reason, conflict_resolver, conflict_resolution, conflict_server_updated_at, conflict_by_host, "
+            "conflict_in_response, validation, rejection_data, payload_diff, change_diff, conflict_server_state, "
+            "state_before, state_after, payload) VALUES ";
+        raw.exec(mutation + "('" + make_id('M', 1) + "', '" + make_id('R', 1) + "', 0, 'c1', 'i0', " +
+                 std::to_string(B0 + 5) +
+                 ", 'mu1', 'e1', 'Task', 'update', 3, NULL, 'applied', 'conflict', 0, 1, 'conflict', 'lww', "
+                 "'client_wins', '2026-01-01', 1, 0, '', '', '[]', '[]', '{\"t\":\"s\"}', '', '', '{\"t\":\"c\"}')");
+        raw.exec(mutation + "('" + make_id('M', 2) + "', '" + make_id('R', 1) + "', 1, 'c1', 'i0', " +
+                 std::to_string(B0 + 5) +
+                 ", 'mu2', 'e2', 'Task', 'create', NULL, NULL, 'applied', '', 0, 0, '', '', NULL, '', 0, 0, '', '', "
+                 "'[]', '[]', '', '', '', '{}')");
+        raw.exec("INSERT INTO request_models (model, started_at, request_id) VALUES ('Task', " +
+                 std::to_string(B0 + 5) + ", '" + make_id('R', 1) + "')");
+        raw.exec("UPDATE counters SET value = 1 WHERE name = 'requests'");
+        raw.exec("UPDATE counters SET value = 2 WHERE name = 'mutations'");
+        tx.commit();
+    }
+    const auto q = pattern_query(B0, B0 + H);
+    {
+        auto st = open_sqlite_storage({db});
+        CHECK(st->count_requests() == 1);
+        CHECK(st->count_mutations() == 2);
+        auto listed = st->list_conflicts({}, {});
+        REQUIRE(listed.items.size() == 1);
+        const auto& c = listed.items[0];
+        CHECK(c.id == make_id('M', 1));
+        CHECK(c.request_id == make_id('R', 1));
+        CHECK(c.client_version == "2.0.1");
+        CHECK(c.resolver == "lww");
+        CHECK(c.resolution == Resolution::client_wins);
+        CHECK(c.outcome == MutationOutcome::applied);
+        CHECK(c.server_state_json == "{\"t\":\"s\"}");
+        CHECK(c.payload_json == "{\"t\":\"c\"}");
+        CHECK(c.fields.empty());  // not known before version 3
+        CHECK_FALSE(st->get_conflict(make_id('M', 2)));
+        auto m = st->get_mutation(make_id('M', 1));
+        REQUIRE(m);
+        REQUIRE(m->conflict);
+        CHECK(m->conflict->fields.empty());
+        // Stored conflicts are counted by the migration (fields excepted).
+        auto p = st->conflict_patterns(q);
+        CHECK(p.total == 1);
+        CHECK(text(p.by_model_client) == std::vector<std::string>{"Task/c1:1"});
+        CHECK(text(p.top_entities) == std::vector<std::string>{"Task/e1:1@+5us"});
+        CHECK(p.top_fields.empty());
+        // New conflicts add to the migrated counts.
+        auto c2 = request_at(2, B0 + 50, "c1", "i0", "2.1");
+        add_mutation(c2, 3, "Task", "e1", std::vector<std::string>{"/t"});
+        st->write_batch({c2});
+        p = st->conflict_patterns(q);
+        CHECK(p.total == 2);
+        CHECK(text(p.top_entities) == std::vector<std::string>{"Task/e1:2@+50us"});
+        CHECK(text(p.top_fields) == std::vector<std::string>{"Task/t:1"});
+        CHECK(ids_of(st->list_conflicts({}, {}).items) == std::vector<std::string>{make_id('M', 3), make_id('M', 1)});
+    }
+    {
+        // And it all persists across a reopen.
+        auto st = open_sqlite_storage({db});
+        CHECK(st->conflict_patterns(q).total == 2);
+        auto c = st->get_conflict(make_id('M', 3));
+        REQUIRE(c);
+        CHECK(c->client_version == "2.1");
+        REQUIRE(c->fields.size() == 1);
+        CHECK(c->fields[0].path == "/t");
+    }
+    SQLite::Database raw(db);
+    CHECK(raw.execAndGet("SELECT max(version) FROM schema_version").getInt() == sqlite_schema_version());
+    // The migrated schema is the one a new database gets.
+    auto fresh_db = dir.file("fresh.db");
+    open_sqlite_storage({fresh_db});
+    SQLite::Database fresh(fresh_db);
+    const std::string schema =
+        "SELECT group_concat(sql, ';') FROM (SELECT sql FROM sqlite_master "
+        "WHERE name <> 'schema_version' ORDER BY name)";
+    CHECK(raw.execAndGet(schema).getString() == fresh.execAndGet(schema).getString());
+}
+
+TEST_CASE("sqlite storage: unreadable conflict fields are named", "[storage][sqlite][conflicts]") {
+    test::TempDir dir;
+    const auto db = dir.file("corrupt-conflicts.db");
+    auto st = open_sqlite_storage({db});
+    auto c = request_at(1, B0, "c1", "i0");
+    add_mutation(c, 1, "Task", "e1", std::vector<std::string>{"/t"});
+    add_mutation(c, 2, "Task", "e2", std::vector<std::string>{"/t"});
+    st->write_batch({c});
+    for (const std::string value : {"'not json'", "'{}'", "'[{\"path\":1}]'"}) {
+        INFO("conflict_fields = " << value);
+        {
+            SQLite::Database raw(db, SQLite::OPEN_READWRITE);
+            raw.exec("UPDATE mutations SET conflict_fields = " + value + " WHERE id = '" + make_id('M', 1) + "'");
+        }
+        for (const std::function<void()>& read : std::vector<std::function<void()>>{
+                 [&] { st->get_conflict(make_id('M', 1)); }, [&] { st->list_conflicts({}, {}); },
+                 [&] { st->get_mutation(make_id('M', 1)); }}) {
+            try {
+                read();
+                FAIL("read an unreadable conflict_fields column");
+            } catch (const StorageError& e) {
+                CHECK_FALSE(e.transient());
+                CHECK(std::string(e.what()).find("mutations.conflict_fields") != std::string::npos);
+            }
+        }
+        CHECK(st->get_conflict(make_id('M', 2)));  // the other row still reads
+    }
 }
 
 #endif

@@ -47,6 +47,13 @@ public:
         return inner_->read_rollups(width_us, from_us, to_us, instance, breakdowns);
     }
     std::size_t prune_rollups(Micros before_us) override { return inner_->prune_rollups(before_us); }
+    Page<ConflictRecord> list_conflicts(const ConflictFilter& f, const PageRequest& p) override {
+        return inner_->list_conflicts(f, p);
+    }
+    std::optional<ConflictRecord> get_conflict(std::string_view id) override { return inner_->get_conflict(id); }
+    ConflictPatterns conflict_patterns(const ConflictPatternQuery& q) override {
+        return inner_->conflict_patterns(q);
+    }
     std::uint64_t count_requests() override { return inner_->count_requests(); }
     std::uint64_t count_mutations() override { return inner_->count_mutations(); }
     std::size_t prune(const RetentionPolicy& p, Micros now, std::size_t n) override { return inner_->prune(p, now, n); }

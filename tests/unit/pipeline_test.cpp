@@ -113,6 +113,12 @@ TEST_CASE("pipeline: rejections with validation messages and response conflicts"
     CHECK(cm.conflict->reason == "conflict");
     CHECK(cm.conflict->server_state_json == R"({"title":"Server title","done":true})");
     CHECK(cm.conflict->server_updated_at == "2026-11-24T10:00:00.000000Z");
+    // Which fields disagree: the payload {"title":"A","done":false} against the server state.
+    REQUIRE(cm.conflict->fields.size() == 2);
+    CHECK(cm.conflict->fields[0].path == "/title");
+    CHECK(cm.conflict->fields[0].from == R"("Server title")");
+    CHECK(cm.conflict->fields[0].to == R"("A")");
+    CHECK(cm.conflict->fields[1].path == "/done");
 }
 
 TEST_CASE("pipeline: a host-reported conflict that ends applied is still a conflict", "[pipeline]") {
@@ -409,4 +415,22 @@ TEST_CASE("pipeline: header values, payload paths and host rejections", "[pipeli
     auto out2 = f.run(push(body, push_response({b.mutation_id})));
     CHECK_FALSE(out2.mutations[0].payload_redacted);
     CHECK(out2.request.request_body.find("\"payload_secret\":\"[REDACTED]\"") != std::string::npos);
+}
+
+TEST_CASE("pipeline: pushes beyond max_mutations keep their count, not their rows", "[pipeline]") {
+    Fixture f;
+    f.options.max_mutations = 10;
+    std::vector<TestMutation> ms;
+    std::vector<std::string> ids;
+    for (std::uint64_t i = 0; i < 25; ++i) {
+        ms.push_back(mutation(i));
+        ids.push_back(ms.back().mutation_id);
+    }
+    auto out = f.run(push(push_request("c", ms), push_response(ids)));
+    CHECK(out.mutations.size() == 10);
+    CHECK(out.request.mutation_count == 25);
+    CHECK(out.request.applied == 10);
+    REQUIRE(out.request.notes.size() == 1);  // no noise about the 15 ids that were not kept
+    CHECK(has_note(out.request, "/mutations", "25 mutations pushed; the first 10 are stored", false));
+    CHECK(out.request.outcome == RequestOutcome::ok);
 }

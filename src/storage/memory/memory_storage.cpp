@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "storage/conflict_counts.hpp"
 #include "storage/keys.hpp"
 #include "tether/errors.hpp"
 #include "tether/storage.hpp"
@@ -34,6 +35,16 @@ bool matches(const Entry& e, const RequestFilter& f) {
     if (f.outcome && r.outcome != *f.outcome) return false;
     if (f.failed_only && !r.failed()) return false;
     if (!f.model.empty() && !e.models.count(f.model)) return false;
+    return true;
+}
+
+bool matches(const MutationRecord& m, const ConflictFilter& f) {
+    if (!f.model.empty() && m.model != f.model) return false;
+    if (!f.client_id.empty() && m.client_id != f.client_id) return false;
+    if (!f.entity_id.empty() && m.entity_id != f.entity_id) return false;
+    if (!f.instance.empty() && m.instance != f.instance) return false;
+    if (!f.resolver.empty() && m.conflict->resolver != f.resolver) return false;
+    if (f.resolution && m.conflict->resolution != f.resolution) return false;
     return true;
 }
 
@@ -62,6 +73,8 @@ public:
                     throw StorageError("memory: duplicate mutation id", false);
             }
         }
+        // What the batch adds to the hourly conflict counts, before anything changes.
+        const auto conflict_delta = detail::conflict_count_delta(batch);
         // Merge the rollups into copies first: nothing stored changes until all is computed.
         std::map<RollupKey, Rollup> merged;
         for (const auto& item : rollups.items) {
@@ -82,6 +95,7 @@ public:
             it->second.merge(item, rollups.max_clients_per_bucket);
         }
         for (auto& [key, r] : merged) rollups_.insert_or_assign(key, std::move(r));
+        if (!conflict_delta.empty()) conflict_counts_.add(conflict_delta);
         for (const auto& c : batch) {
             Entry e;
             e.request = c.request;
@@ -96,7 +110,10 @@ public:
             });
             auto it = requests_.emplace(Key{c.request.started_at_us, c.request.id}, std::move(e)).first;
             by_id_.emplace(c.request.id, it);
-            for (const auto& m : it->second.mutations) mutations_.emplace(m.id, &m);
+            for (const auto& m : it->second.mutations) {
+                mutations_.emplace(m.id, &m);
+                if (m.conflict) conflicts_.emplace(Key{m.started_at_us, m.id}, Conflicted{&m, &it->second.request});
+            }
             mutation_count_ += it->second.mutations.size();
         }
     }
@@ -207,7 +224,53 @@ public:
                 ++it;
             }
         }
+        conflict_counts_.prune(before_us);  // pattern hours follow telemetry retention
         return deleted;
+    }
+
+    Page<ConflictRecord> list_conflicts(const ConflictFilter& filter, const PageRequest& page) override {
+        validate_page(page);
+        std::shared_lock lock(mutex_);
+        // Same walk as list_requests, over the conflicted mutations.
+        auto it = conflicts_.end();
+        auto below = [&](const Key& k) {
+            auto b = conflicts_.lower_bound(k);
+            if (it == conflicts_.end() || (b != conflicts_.end() && b->first < it->first)) it = b;
+        };
+        if (!page.cursor.empty()) {
+            auto c = decode_cursor(page.cursor);
+            below({c.primary, std::move(c.id)});
+        }
+        if (filter.to_us) below({*filter.to_us, std::string()});
+
+        Page<ConflictRecord> out;
+        while (it != conflicts_.begin()) {
+            --it;
+            const MutationRecord& m = *it->second.mutation;
+            if (filter.from_us && it->first.first < *filter.from_us) break;
+            if (!matches(m, filter)) continue;
+            if (out.items.size() == page.limit) {
+                const auto& last = out.items.back();
+                out.next_cursor = encode_cursor({last.started_at_us, last.id});
+                break;
+            }
+            out.items.push_back(detail::conflict_record(m, it->second.request->client_version));
+        }
+        return out;
+    }
+
+    std::optional<ConflictRecord> get_conflict(std::string_view id) override {
+        std::shared_lock lock(mutex_);
+        auto it = mutations_.find(std::string(id));
+        if (it == mutations_.end() || !it->second->conflict) return std::nullopt;
+        auto c = conflicts_.find(Key{it->second->started_at_us, it->second->id});
+        if (c == conflicts_.end()) return std::nullopt;  // cannot happen: indexed together
+        return detail::conflict_record(*c->second.mutation, c->second.request->client_version);
+    }
+
+    ConflictPatterns conflict_patterns(const ConflictPatternQuery& query) override {
+        std::shared_lock lock(mutex_);
+        return conflict_counts_.patterns(query);
     }
 
     std::uint64_t count_requests() override {
@@ -229,7 +292,10 @@ public:
             auto it = requests_.begin();
             bool too_old = policy.max_age_us > 0 && it->first.first < now_us - policy.max_age_us;
             if (deleted >= excess && !too_old) break;
-            for (const auto& m : it->second.mutations) mutations_.erase(m.id);
+            for (const auto& m : it->second.mutations) {
+                mutations_.erase(m.id);
+                if (m.conflict) conflicts_.erase(Key{m.started_at_us, m.id});
+            }
             mutation_count_ -= it->second.mutations.size();
             by_id_.erase(it->first.second);
             requests_.erase(it);
@@ -244,7 +310,13 @@ private:
     std::unordered_map<std::string, std::map<Key, Entry>::iterator> by_id_;
     std::unordered_map<std::string, const MutationRecord*> mutations_;
     std::uint64_t mutation_count_ = 0;
+    struct Conflicted {
+        const MutationRecord* mutation;
+        const RequestRecord* request;  // for client_version
+    };
+    std::map<Key, Conflicted> conflicts_;  // conflicted mutations by (started_at_us, id)
     std::map<RollupKey, Rollup> rollups_;  // independent of requests: prune() never touches it
+    detail::ConflictCounts conflict_counts_;  // like rollups: pruned by prune_rollups only
 };
 
 }  // namespace

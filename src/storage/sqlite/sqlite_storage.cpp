@@ -21,6 +21,7 @@
 #include <variant>
 
 #include "detail/json.hpp"
+#include "storage/conflict_counts.hpp"
 #include "storage/keys.hpp"
 #include "storage/sqlite/schema.hpp"
 #include "tether/errors.hpp"
@@ -155,9 +156,69 @@ CREATE TABLE rollups (
     PRIMARY KEY (width_us, start_us, instance)
 ) WITHOUT ROWID;
 )sql",
+        // 3: conflicts. The fields client and server disagree on, partial indexes for the
+        // conflict list (keyset order last, as for requests; no cost for the many mutations
+        // without a conflict), and hourly conflict counts added to by each batch that holds a
+        // conflict, in its transaction (storage/conflict_counts.hpp has the counting rules).
+        R"sql(
+ALTER TABLE mutations ADD COLUMN conflict_fields TEXT NOT NULL DEFAULT '[]';  -- JSON, field_changes_to_json
+CREATE INDEX ix_mutations_conflict        ON mutations (started_at, id) WHERE has_conflict = 1;
+CREATE INDEX ix_mutations_conflict_model  ON mutations (model, started_at, id) WHERE has_conflict = 1;
+CREATE INDEX ix_mutations_conflict_client ON mutations (client_id, started_at, id) WHERE has_conflict = 1;
+CREATE INDEX ix_mutations_conflict_entity ON mutations (entity_id, started_at, id) WHERE has_conflict = 1;
+
+-- hour_start: µs since the epoch, a multiple of one hour. Pruned with the rollups.
+CREATE TABLE conflict_hour_clients (
+    hour_start INTEGER NOT NULL,
+    instance   TEXT NOT NULL,
+    model      TEXT NOT NULL,
+    client_id  TEXT NOT NULL,
+    conflicts  INTEGER NOT NULL,
+    PRIMARY KEY (hour_start, instance, model, client_id)
+) WITHOUT ROWID;
+CREATE TABLE conflict_hour_entities (
+    hour_start INTEGER NOT NULL,
+    instance   TEXT NOT NULL,
+    model      TEXT NOT NULL,
+    entity_id  TEXT NOT NULL,
+    conflicts  INTEGER NOT NULL,
+    last_seen  INTEGER NOT NULL,  -- latest started_at counted
+    PRIMARY KEY (hour_start, instance, model, entity_id)
+) WITHOUT ROWID;
+CREATE TABLE conflict_hour_fields (
+    hour_start INTEGER NOT NULL,
+    instance   TEXT NOT NULL,
+    model      TEXT NOT NULL,
+    field      TEXT NOT NULL,     -- JSON Pointer
+    conflicts  INTEGER NOT NULL,
+    PRIMARY KEY (hour_start, instance, model, field)
+) WITHOUT ROWID;
+
+-- Conflicts already stored count too (their fields were not kept). The hour is the floor
+-- of started_at, also for negative times, clamped like detail::conflict_hour.
+CREATE TEMP VIEW conflict_hours_v2 AS
+SELECT CASE WHEN started_at < -9223372036800000000 THEN -9223372036800000000
+            WHEN started_at >= 9223372036800000000 THEN 9223372033200000000
+            ELSE started_at - ((started_at % 3600000000) + 3600000000) % 3600000000 END AS hour_start,
+       instance, model, client_id, entity_id, started_at
+FROM mutations WHERE has_conflict = 1;
+INSERT INTO conflict_hour_clients (hour_start, instance, model, client_id, conflicts)
+SELECT hour_start, instance, model, client_id, count(*) FROM conflict_hours_v2
+GROUP BY hour_start, instance, model, client_id;
+INSERT INTO conflict_hour_entities (hour_start, instance, model, entity_id, conflicts, last_seen)
+SELECT hour_start, instance, model, entity_id, count(*), max(started_at) FROM conflict_hours_v2
+GROUP BY hour_start, instance, model, entity_id;
+DROP VIEW conflict_hours_v2;
+)sql",
     };
     return steps;
 }
+
+// Migration 3 spells out the hour rules of storage/conflict_counts.hpp as literals.
+static_assert(conflict_hour_us == 3600000000 && min_conflict_hour_us == -9223372036800000000 &&
+                  max_conflict_hour_us == 9223372033200000000 &&
+                  max_conflict_hour_us + conflict_hour_us == 9223372036800000000,
+              "conflict hour rules changed: a new migration must recount conflict_hour_* tables");
 
 }  // namespace detail
 
@@ -498,8 +559,19 @@ constexpr const char* mutation_columns =
     "id, request_id, seq, client_id, instance, started_at, mutation_id, entity_id, model, operation, version, "
     "client_timestamp_ms, outcome, reason, payload_redacted, has_conflict, conflict_reason, conflict_resolver, "
     "conflict_resolution, conflict_server_updated_at, conflict_by_host, conflict_in_response, validation, "
-    "rejection_data, payload_diff, change_diff, conflict_server_state, state_before, state_after, payload";
-constexpr int mutation_column_count = 30;
+    "rejection_data, payload_diff, change_diff, conflict_server_state, state_before, state_after, payload, "
+    "conflict_fields";
+constexpr int mutation_column_count = 31;
+
+// mutation_columns for read_mutation, with constants for what a ConflictRecord does not
+// show (validation, rejection data, diffs, state after), then the request's client_version.
+constexpr const char* conflict_columns =
+    "m.id, m.request_id, m.seq, m.client_id, m.instance, m.started_at, m.mutation_id, m.entity_id, m.model, "
+    "m.operation, m.version, m.client_timestamp_ms, m.outcome, m.reason, m.payload_redacted, m.has_conflict, "
+    "m.conflict_reason, m.conflict_resolver, m.conflict_resolution, m.conflict_server_updated_at, "
+    "m.conflict_by_host, m.conflict_in_response, '', '', '[]', '[]', m.conflict_server_state, m.state_before, '', "
+    "m.payload, m.conflict_fields, r.client_version";
+constexpr int conflict_client_version_column = 31;
 
 constexpr const char* rollup_columns =
     "width_us, start_us, instance, requests, pushes, pulls, mutations, snapshots, applied, rejected, conflicts, "
@@ -589,6 +661,7 @@ MutationRecord read_mutation(SQLite::Statement& s) {
         c.reported_by_host = col_bool(s, 20);
         c.reported_in_response = col_bool(s, 21);
         c.server_state_json = col_str(s, 26);
+        c.fields = changes_from(col_str(s, 30), "mutations.conflict_fields");
         m.conflict = std::move(c);
     }
     m.validation_json = col_str(s, 22);
@@ -599,6 +672,10 @@ MutationRecord read_mutation(SQLite::Statement& s) {
     m.state_after_json = col_str(s, 28);
     m.payload_json = col_str(s, 29);
     return m;
+}
+
+ConflictRecord read_conflict(SQLite::Statement& s) {
+    return detail::conflict_record(read_mutation(s), col_str(s, conflict_client_version_column));
 }
 
 Rollup read_rollup(SQLite::Statement& s, bool breakdowns = true) {
@@ -665,6 +742,25 @@ public:
                                                 ") VALUES (" + placeholders(rollup_column_count) + ")");
             next_rollup_width_.emplace(writer_, "SELECT min(width_us) FROM rollups WHERE width_us > ?");
             delete_rollups_.emplace(writer_, "DELETE FROM rollups WHERE width_us = ? AND start_us <= ?");
+            upsert_conflict_client_.emplace(
+                writer_,
+                "INSERT INTO conflict_hour_clients (hour_start, instance, model, client_id, conflicts) "
+                "VALUES (?,?,?,?,?) ON CONFLICT (hour_start, instance, model, client_id) "
+                "DO UPDATE SET conflicts = conflicts + excluded.conflicts");
+            upsert_conflict_entity_.emplace(
+                writer_,
+                "INSERT INTO conflict_hour_entities (hour_start, instance, model, entity_id, conflicts, last_seen) "
+                "VALUES (?,?,?,?,?,?) ON CONFLICT (hour_start, instance, model, entity_id) "
+                "DO UPDATE SET conflicts = conflicts + excluded.conflicts, "
+                "last_seen = max(last_seen, excluded.last_seen)");
+            upsert_conflict_field_.emplace(
+                writer_,
+                "INSERT INTO conflict_hour_fields (hour_start, instance, model, field, conflicts) "
+                "VALUES (?,?,?,?,?) ON CONFLICT (hour_start, instance, model, field) "
+                "DO UPDATE SET conflicts = conflicts + excluded.conflicts");
+            for (const char* table : {"conflict_hour_clients", "conflict_hour_entities", "conflict_hour_fields"})
+                delete_conflict_hours_.emplace_back(writer_,
+                                                    std::string("DELETE FROM ") + table + " WHERE hour_start <= ?");
             if (!in_memory_) {
                 // A private in-memory database cannot be shared: then the writer also reads.
                 reader_ = std::make_unique<SQLite::Database>(open("open reader", SQLite::OPEN_READWRITE));
@@ -681,6 +777,7 @@ public:
     void write_batch(const std::vector<CapturedRequest>& batch, const RollupBatch& rollups) override {
         detail::check_batch_ids(batch, "sqlite");
         detail::check_rollups(rollups, "sqlite");
+        const auto conflict_delta = detail::conflict_count_delta(batch);
         std::lock_guard lock(write_mutex_);
         in_write_transaction("write_batch", [&] {
             std::int64_t mutations = 0;
@@ -691,6 +788,7 @@ public:
             add_counter("requests", static_cast<std::int64_t>(batch.size()));
             add_counter("mutations", mutations);
             if (!rollups.items.empty()) merge_rollups(rollups);
+            if (!conflict_delta.empty()) add_conflict_counts(conflict_delta);  // most batches have none
         });
     }
 
@@ -841,8 +939,138 @@ public:
                 s->bind(2, static_cast<std::int64_t>(before_us - width));  // start + width <= before
                 deleted += static_cast<std::size_t>(s->exec());
             }
+            // Conflict pattern hours follow the same retention; not part of the count.
+            Micros last_hour = 0;
+            if (detail::last_ended_conflict_hour(before_us, last_hour))
+                for (auto& stmt : delete_conflict_hours_) {
+                    StatementUse s(stmt);
+                    s->bind(1, static_cast<std::int64_t>(last_hour));
+                    s->exec();
+                }
         });
         return deleted;
+    }
+
+    Page<ConflictRecord> list_conflicts(const ConflictFilter& f, const PageRequest& page) override {
+        validate_page(page);
+        // CROSS JOIN keeps mutations the outer loop: the scan walks a partial conflict index
+        // in keyset order and looks each request up by primary key.
+        std::string sql = std::string("SELECT ") + conflict_columns +
+                          " FROM mutations m CROSS JOIN requests r ON r.id = m.request_id WHERE m.has_conflict = 1";
+        std::vector<BindValue> binds;
+        auto where = [&](const std::string& clause, BindValue value) {
+            sql += clause;
+            binds.push_back(std::move(value));
+        };
+        if (!f.model.empty()) where(" AND m.model = ?", f.model);
+        if (!f.client_id.empty()) where(" AND m.client_id = ?", f.client_id);
+        if (!f.entity_id.empty()) where(" AND m.entity_id = ?", f.entity_id);
+        if (!f.instance.empty()) where(" AND m.instance = ?", f.instance);
+        if (!f.resolver.empty()) where(" AND m.conflict_resolver = ?", f.resolver);
+        if (f.resolution) where(" AND m.conflict_resolution = ?", std::string(to_string(*f.resolution)));
+        if (f.from_us) where(" AND m.started_at >= ?", *f.from_us);
+        // As in list_requests: only the tighter of `to` and the cursor bounds the scan.
+        std::optional<CursorKey> c;
+        if (!page.cursor.empty()) c = decode_cursor(page.cursor);
+        if (f.to_us && !(c && c->primary < *f.to_us)) where(" AND m.started_at < ?", *f.to_us);
+        if (c && !(f.to_us && *f.to_us <= c->primary)) {
+            where(" AND (m.started_at, m.id) < (?, ?)", c->primary);
+            binds.emplace_back(std::move(c->id));
+        }
+        sql += " ORDER BY m.started_at DESC, m.id DESC LIMIT ?";
+        binds.emplace_back(static_cast<std::int64_t>(page.limit + 1));
+
+        Page<ConflictRecord> out;
+        query("list_conflicts", sql, binds, [&](SQLite::Statement& s) {
+            if (out.items.size() == page.limit) {
+                out.next_cursor = encode_cursor({out.items.back().started_at_us, out.items.back().id});
+                return false;
+            }
+            out.items.push_back(read_conflict(s));
+            return true;
+        });
+        return out;
+    }
+
+    std::optional<ConflictRecord> get_conflict(std::string_view id) override {
+        std::optional<ConflictRecord> out;
+        query("get_conflict",
+              std::string("SELECT ") + conflict_columns +
+                  " FROM mutations m CROSS JOIN requests r ON r.id = m.request_id WHERE m.id = ? AND m.has_conflict = 1",
+              {std::string(id)}, [&](SQLite::Statement& s) {
+                  out = read_conflict(s);
+                  return false;
+              });
+        return out;
+    }
+
+    ConflictPatterns conflict_patterns(const ConflictPatternQuery& q) override {
+        const auto range = detail::conflict_pattern_range(q);
+        ConflictPatterns out;
+        std::map<Micros, std::uint64_t> per_hour;
+        // Ranges of the tables' primary keys (hour first); the same tie orders as
+        // detail::conflict_order, in SQL (BINARY collation compares bytes like std::string).
+        std::string where = " WHERE hour_start >= ? AND hour_start < ?";
+        std::vector<BindValue> binds{range.from_us, range.to_us};
+        if (!q.instance.empty()) {
+            where += " AND instance = ?";
+            binds.emplace_back(q.instance);
+        }
+        auto with_limit = binds;
+        with_limit.emplace_back(static_cast<std::int64_t>(std::min<std::size_t>(q.top_n, INT64_MAX)));
+        auto count = [](SQLite::Statement& s, int i) {
+            return static_cast<std::uint64_t>(std::max<std::int64_t>(0, s.getColumn(i).getInt64()));
+        };
+        // One read transaction: every list comes from the same committed batches.
+        in_read_transaction("conflict_patterns", [&] {
+            if (range.hours == 0) return;
+            query_locked("conflict_patterns",
+                         "SELECT hour_start, sum(conflicts) FROM conflict_hour_clients" + where + " GROUP BY hour_start",
+                         binds, [&](SQLite::Statement& s) {
+                             per_hour.emplace(s.getColumn(0).getInt64(), count(s, 1));
+                             return true;
+                         });
+            if (q.top_n == 0) return;
+            query_locked("conflict_patterns",
+                         "SELECT model, sum(conflicts) AS n FROM conflict_hour_clients" + where +
+                             " GROUP BY model ORDER BY n DESC, model LIMIT ?",
+                         with_limit, [&](SQLite::Statement& s) {
+                             out.by_model.push_back({col_str(s, 0), count(s, 1)});
+                             return true;
+                         });
+            query_locked("conflict_patterns",
+                         "SELECT client_id, sum(conflicts) AS n FROM conflict_hour_clients" + where +
+                             " GROUP BY client_id ORDER BY n DESC, client_id LIMIT ?",
+                         with_limit, [&](SQLite::Statement& s) {
+                             out.by_client.push_back({col_str(s, 0), count(s, 1)});
+                             return true;
+                         });
+            query_locked("conflict_patterns",
+                         "SELECT model, client_id, sum(conflicts) AS n FROM conflict_hour_clients" + where +
+                             " GROUP BY model, client_id ORDER BY n DESC, model, client_id LIMIT ?",
+                         with_limit, [&](SQLite::Statement& s) {
+                             out.by_model_client.push_back({col_str(s, 0), col_str(s, 1), count(s, 2)});
+                             return true;
+                         });
+            query_locked("conflict_patterns",
+                         "SELECT model, entity_id, sum(conflicts) AS n, max(last_seen) AS seen "
+                         "FROM conflict_hour_entities" +
+                             where + " GROUP BY model, entity_id ORDER BY n DESC, seen DESC, entity_id, model LIMIT ?",
+                         with_limit, [&](SQLite::Statement& s) {
+                             out.top_entities.push_back(
+                                 {col_str(s, 0), col_str(s, 1), count(s, 2), s.getColumn(3).getInt64()});
+                             return true;
+                         });
+            query_locked("conflict_patterns",
+                         "SELECT model, field, sum(conflicts) AS n FROM conflict_hour_fields" + where +
+                             " GROUP BY model, field ORDER BY n DESC, model, field LIMIT ?",
+                         with_limit, [&](SQLite::Statement& s) {
+                             out.top_fields.push_back({col_str(s, 0), col_str(s, 1), count(s, 2)});
+                             return true;
+                         });
+        });
+        detail::fill_conflict_buckets(out, range, per_hour);
+        return out;
     }
 
     std::uint64_t count_requests() override { return read_counter("requests"); }
@@ -1057,6 +1285,7 @@ private:
         static const std::string none;
         const ConflictInfo* c = m.conflict ? &*m.conflict : nullptr;
         const std::string resolution = c && c->resolution ? to_string(*c->resolution) : "";
+        const std::string conflict_fields = c ? changes_json(c->fields) : "[]";
         StatementUse s(*insert_mutation_);
         auto& st = *insert_mutation_;
         bind_text(st, 1, m.id);
@@ -1092,6 +1321,7 @@ private:
         bind_text(st, 28, m.state_before_json);
         bind_text(st, 29, m.state_after_json);
         bind_text(st, 30, m.payload_json);
+        bind_text(st, 31, conflict_fields);
         st.exec();
     }
 
@@ -1141,6 +1371,35 @@ private:
         }
     }
 
+    // Inside the batch's transaction: one upsert per touched (hour, instance, model, key).
+    void add_conflict_counts(const detail::ConflictCounts& d) {
+        auto key = [](SQLite::Statement& st, const detail::ConflictHourKey& k) {
+            st.bind(1, static_cast<std::int64_t>(std::get<0>(k)));
+            bind_text(st, 2, std::get<1>(k));
+            bind_text(st, 3, std::get<2>(k));
+            bind_text(st, 4, std::get<3>(k));
+        };
+        for (const auto& [k, n] : d.clients) {
+            StatementUse s(*upsert_conflict_client_);
+            key(*s, k);
+            s->bind(5, static_cast<std::int64_t>(n));
+            s->exec();
+        }
+        for (const auto& [k, e] : d.entities) {
+            StatementUse s(*upsert_conflict_entity_);
+            key(*s, k);
+            s->bind(5, static_cast<std::int64_t>(e.conflicts));
+            s->bind(6, static_cast<std::int64_t>(e.last_seen_us));
+            s->exec();
+        }
+        for (const auto& [k, n] : d.fields) {
+            StatementUse s(*upsert_conflict_field_);
+            key(*s, k);
+            s->bind(5, static_cast<std::int64_t>(n));
+            s->exec();
+        }
+    }
+
     void add_counter(const char* name, std::int64_t delta) {
         if (delta == 0) return;
         StatementUse s(*add_counter_);
@@ -1168,6 +1427,33 @@ private:
     template <class F>
     void query(const char* what, const std::string& sql, const std::vector<BindValue>& binds, F&& row) {
         std::lock_guard lock(in_memory_ ? write_mutex_ : read_mutex_);
+        query_locked(what, sql, binds, std::forward<F>(row));
+    }
+
+    // Several reads from one snapshot: `body` calls query_locked (the lock is held).
+    template <class F>
+    void in_read_transaction(const char* what, F&& body) {
+        std::lock_guard lock(in_memory_ ? write_mutex_ : read_mutex_);
+        SQLite::Database& db = in_memory_ ? writer_ : *reader_;
+        try {
+            db.exec("BEGIN");
+        } catch (const SQLite::Exception& e) {
+            throw to_storage_error(what, e);
+        }
+        try {
+            body();
+            db.exec("COMMIT");  // read-only: ends the snapshot
+        } catch (const SQLite::Exception& e) {
+            db.tryExec("ROLLBACK");
+            throw to_storage_error(what, e);
+        } catch (...) {
+            db.tryExec("ROLLBACK");
+            throw;
+        }
+    }
+
+    template <class F>
+    void query_locked(const char* what, const std::string& sql, const std::vector<BindValue>& binds, F&& row) {
         SQLite::Database& db = in_memory_ ? writer_ : *reader_;
         try {
             auto it = read_statements_.find(sql);
@@ -1197,7 +1483,8 @@ private:
     SQLite::Database writer_;
     std::optional<SQLite::Statement> insert_request_, insert_mutation_, insert_model_, add_counter_, counter_in_tx_,
         oldest_, victim_models_, delete_model_, delete_request_, select_rollup_, upsert_rollup_, next_rollup_width_,
-        delete_rollups_;
+        delete_rollups_, upsert_conflict_client_, upsert_conflict_entity_, upsert_conflict_field_;
+    std::vector<SQLite::Statement> delete_conflict_hours_;
     std::mutex read_mutex_;
     std::unique_ptr<SQLite::Database> reader_;
     std::unordered_map<std::string, SQLite::Statement> read_statements_;
