@@ -105,20 +105,21 @@ std::string b64url(std::string_view in) {  // independent encoder for crafting b
     return out;
 }
 
-std::vector<std::string> ids_of(const std::vector<RequestRecord>& v) {
+template <class T>
+std::vector<std::string> ids_of(const std::vector<T>& v) {
     std::vector<std::string> out;
     for (const auto& r : v) out.push_back(r.id);
     return out;
 }
 
-// Every page of a request list, following next_cursor to the end.
-std::vector<RequestRecord> walk(Storage& st, const RequestFilter& f, std::size_t limit,
-                                const std::function<void()>& between_pages = {}) {
-    std::vector<RequestRecord> all;
+// Every page of a list, following next_cursor to the end; `fetch(page)` returns one Page.
+template <class Fetch>
+auto walk_pages(Fetch fetch, std::size_t limit, const std::function<void()>& between_pages) {
+    decltype(fetch(PageRequest{}).items) all;
     PageRequest p;
     p.limit = limit;
     for (int guard = 0; guard < 100000; ++guard) {
-        auto page = st.list_requests(f, p);
+        auto page = fetch(p);
         REQUIRE(page.items.size() <= limit);
         if (!page.next_cursor.empty()) REQUIRE(page.items.size() == limit);
         all.insert(all.end(), page.items.begin(), page.items.end());
@@ -127,6 +128,11 @@ std::vector<RequestRecord> walk(Storage& st, const RequestFilter& f, std::size_t
         if (between_pages) between_pages();
     }
     return all;
+}
+
+std::vector<RequestRecord> walk(Storage& st, const RequestFilter& f, std::size_t limit,
+                                const std::function<void()>& between_pages = {}) {
+    return walk_pages([&](const PageRequest& p) { return st.list_requests(f, p); }, limit, between_pages);
 }
 
 std::vector<MutationRecord> walk_mutations(Storage& st, const std::string& request_id, const MutationFilter& f,
@@ -469,27 +475,9 @@ void check_same(const ConflictRecord& a, const ConflictRecord& b) {
     CHECK(a.reported_in_response == b.reported_in_response);
 }
 
-std::vector<std::string> ids_of(const std::vector<ConflictRecord>& v) {
-    std::vector<std::string> out;
-    for (const auto& c : v) out.push_back(c.id);
-    return out;
-}
-
 std::vector<ConflictRecord> walk_conflicts(Storage& st, const ConflictFilter& f, std::size_t limit,
                                            const std::function<void()>& between_pages = {}) {
-    std::vector<ConflictRecord> all;
-    PageRequest p;
-    p.limit = limit;
-    for (int guard = 0; guard < 100000; ++guard) {
-        auto page = st.list_conflicts(f, p);
-        REQUIRE(page.items.size() <= limit);
-        if (!page.next_cursor.empty()) REQUIRE(page.items.size() == limit);
-        all.insert(all.end(), page.items.begin(), page.items.end());
-        if (page.next_cursor.empty()) break;
-        p.cursor = page.next_cursor;
-        if (between_pages) between_pages();
-    }
-    return all;
+    return walk_pages([&](const PageRequest& p) { return st.list_conflicts(f, p); }, limit, between_pages);
 }
 
 // A request whose mutations carry the request's client, instance and time, as the pipeline

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "support/protocol.hpp"
+#include "support/backends.hpp"
 #include "support/temp_dir.hpp"
 #include "tether/observer.hpp"
 #include "tether/sqlite_storage.hpp"
@@ -13,13 +14,6 @@ using namespace tether;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct MemoryBackend {
-    static std::shared_ptr<Storage> open(test::TempDir&) { return make_memory_storage(); }
-};
-struct SqliteBackend {
-    static std::shared_ptr<Storage> open(test::TempDir& dir) { return open_sqlite_storage({dir.file("c.db")}); }
-};
 
 const Micros t0 = 1'795'600'800'000'000;  // a whole hour
 
@@ -142,11 +136,11 @@ void run() {
 }  // namespace
 
 TEST_CASE("conflicts e2e: last-write-wins and merged conflicts, filters, patterns, JSON (memory)", "[conflicts][e2e]") {
-    run<MemoryBackend>();
+    run<test::MemoryBackend>();
 }
 
 #ifdef TETHER_HAVE_SQLITE
 TEST_CASE("conflicts e2e: last-write-wins and merged conflicts, filters, patterns, JSON (sqlite)", "[conflicts][e2e]") {
-    run<SqliteBackend>();
+    run<test::SqliteFileBackend>();
 }
 #endif

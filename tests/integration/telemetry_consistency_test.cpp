@@ -7,6 +7,7 @@
 #include <random>
 
 #include "support/protocol.hpp"
+#include "support/backends.hpp"
 #include "support/temp_dir.hpp"
 #include "support/wait.hpp"
 #include "tether/observer.hpp"
@@ -16,13 +17,6 @@ using namespace tether;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct MemoryBackend {
-    static std::shared_ptr<Storage> open(test::TempDir&) { return make_memory_storage(); }
-};
-struct SqliteBackend {
-    static std::shared_ptr<Storage> open(test::TempDir& dir) { return open_sqlite_storage({dir.file("t.db")}); }
-};
 
 // Exact value at rank floor(q * (n - 1)).
 double exact_quantile(std::vector<double> v, double q) {
@@ -215,12 +209,12 @@ void run_consistency() {
 }  // namespace
 
 TEST_CASE("telemetry consistency: metrics equal a recomputation from raw rows (memory)", "[telemetry][e2e]") {
-    run_consistency<MemoryBackend>();
+    run_consistency<test::MemoryBackend>();
 }
 
 #ifdef TETHER_HAVE_SQLITE
 TEST_CASE("telemetry consistency: metrics equal a recomputation from raw rows (sqlite)", "[telemetry][e2e]") {
-    run_consistency<SqliteBackend>();
+    run_consistency<test::SqliteFileBackend>();
 }
 #endif
 
