@@ -94,6 +94,18 @@ int main(int argc, char** argv) {
                             mut->conflict->server_state_json.c_str());
         }
     }
+    // Telemetry and conflicts come from rollups and counters written with each batch.
+    auto m = observer->metrics(tether::MetricsWindow::h24);
+    std::printf("\nlast 24 h: %llu requests, %llu mutations, conflict rate %.1f %%, failure rate %.1f %%, p95 %.2f ms\n",
+                static_cast<unsigned long long>(m.throughput.requests),
+                static_cast<unsigned long long>(m.throughput.mutations), m.conflict_rate, m.failure_rate,
+                m.latency.p95_ms);
+    for (const auto& c : observer->conflicts().list({}, page).items) {
+        std::string fields;
+        for (const auto& f : c.fields) fields += (fields.empty() ? "" : ", ") + f.path + ": " + f.from + " -> " + f.to;
+        std::printf("conflict on %s %s (client %s): %s\n", c.model.c_str(), c.entity_id.c_str(), c.client_id.c_str(),
+                    fields.c_str());
+    }
     auto s = rec.stats();
     std::printf("\nrecorder: offered %llu, written %llu, dropped %llu\n", static_cast<unsigned long long>(s.offered),
                 static_cast<unsigned long long>(s.written), static_cast<unsigned long long>(s.dropped));
