@@ -114,7 +114,8 @@ void redact_value(json::value& v, const Redactor& redactor, std::vector<std::str
 
 namespace {
 
-constexpr std::size_t max_key_len = 256;
+// Longer quoted keys are not considered (the scan stays linear under the global work cap).
+constexpr std::size_t max_key_len = 4096;
 
 bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 bool is_quote(char c) noexcept { return c == '"' || c == '\''; }

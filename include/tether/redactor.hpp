@@ -57,7 +57,7 @@ RedactedText redact_json(const Redactor& redactor, std::string_view json);
 /// Best-effort scrub of text that is not valid JSON (truncated or malformed bodies):
 /// the value after any `"<sensitive key>"` or `'<sensitive key>'` followed by `:`, and
 /// after any `sensitive=` form field, is replaced by the marker. Guarantee: wherever a
-/// complete `"key": value` pair with a sensitive key occurs in `raw`, its value is not in
+/// complete `"key": value` pair with a sensitive key (of up to 4 KiB) occurs in `raw`, its value is not in
 /// the output. Paths found are appended as "~text/<key>" ("~text/?" for odd-looking keys).
 std::string scrub_text(const Redactor& redactor, std::string_view raw,
                        std::vector<std::string>* paths = nullptr);

@@ -471,3 +471,13 @@ TEST_CASE("redactor: property: scrub_text hides secrets in complete, truncated a
         CHECK_NOTHROW(scrub_text(r, std::string_view(bad).substr(0, cut)));
     }
 }
+
+TEST_CASE("scrub_text: long sensitive keys in broken bodies are still scrubbed", "[redactor]") {
+    tether::KeyRedactor r;
+    std::string key = "user_password_" + std::string(300, 'x');
+    std::string raw = "{\"" + key + "\": \"hunter2-SECRET\", broken";
+    std::vector<std::string> paths;
+    auto out = tether::scrub_text(r, raw, &paths);
+    CHECK(out.find("hunter2-SECRET") == std::string::npos);
+    CHECK(paths.size() == 1);
+}
