@@ -27,6 +27,21 @@ using namespace tether;
 
 namespace {
 
+// Writes `rows` newest first (not in time order) in batches of 1, 2, …, max_batch, 1, 2, ….
+void write_unevenly(Storage& st, const std::vector<CapturedRequest>& rows, std::size_t max_batch) {
+    std::vector<CapturedRequest> batch;
+    std::size_t size = 1;
+    for (std::size_t i = rows.size(); i-- > 0;) {
+        batch.push_back(rows[i]);
+        if (batch.size() == size) {
+            st.write_batch(batch);
+            batch.clear();
+            size = size % max_batch + 1;
+        }
+    }
+    if (!batch.empty()) st.write_batch(batch);
+}
+
 // Stops and joins a writer thread on scope exit: a failed REQUIRE must not leave it running.
 struct JoinOnExit {
     std::atomic<bool>& done;
@@ -299,20 +314,7 @@ struct Dataset {
         }
     }
 
-    void write_to(Storage& st) const {
-        // Uneven batches, not in time order.
-        std::vector<CapturedRequest> batch;
-        std::size_t size = 1;
-        for (std::size_t i = rows.size(); i-- > 0;) {
-            batch.push_back(rows[i]);
-            if (batch.size() == size) {
-                st.write_batch(batch);
-                batch.clear();
-                size = size % 7 + 1;
-            }
-        }
-        if (!batch.empty()) st.write_batch(batch);
-    }
+    void write_to(Storage& st) const { write_unevenly(st, rows, 7); }
 
     static bool matches(const CapturedRequest& c, const RequestFilter& f) {
         const auto& r = c.request;
@@ -567,19 +569,7 @@ struct ConflictDataset {
         }
     }
 
-    void write_to(Storage& st) const {
-        std::vector<CapturedRequest> batch;
-        std::size_t size = 1;
-        for (std::size_t i = rows.size(); i-- > 0;) {
-            batch.push_back(rows[i]);
-            if (batch.size() == size) {
-                st.write_batch(batch);
-                batch.clear();
-                size = size % 5 + 1;
-            }
-        }
-        if (!batch.empty()) st.write_batch(batch);
-    }
+    void write_to(Storage& st) const { write_unevenly(st, rows, 5); }
 
     static bool matches(const MutationRecord& m, const ConflictFilter& f) {
         if (!m.conflict) return false;

@@ -7,6 +7,7 @@
 #include <set>
 #include <shared_mutex>
 #include <tuple>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -53,6 +54,37 @@ bool matches(const MutationRecord& m, const MutationFilter& f) {
     if (f.conflicted_only && !m.conflict) return false;
     if (!f.model.empty() && m.model != f.model) return false;
     return true;
+}
+
+// The newest-first keyset walk every list shares: start below the tighter of the cursor
+// and `to`, stop at `from`, keep entries `accept` takes (built by `make`), and stop one
+// entry past the page to know whether there is a next one.
+template <class Map, class Accept, class Make>
+auto keyset_page(const Map& map, const std::optional<Micros>& from, const std::optional<Micros>& to,
+                 const PageRequest& page, Accept accept, Make make) {
+    Page<std::decay_t<decltype(make(*map.begin()))>> out;
+    auto it = map.end();
+    auto below = [&](const Key& k) {
+        auto b = map.lower_bound(k);
+        if (it == map.end() || (b != map.end() && b->first < it->first)) it = b;
+    };
+    if (!page.cursor.empty()) {
+        auto c = decode_cursor(page.cursor);
+        below({c.primary, std::move(c.id)});
+    }
+    if (to) below({*to, std::string()});  // "" sorts before every id
+    while (it != map.begin()) {
+        --it;
+        if (from && it->first.first < *from) break;
+        if (!accept(*it)) continue;
+        if (out.items.size() == page.limit) {
+            const auto& last = out.items.back();
+            out.next_cursor = encode_cursor({last.started_at_us, last.id});
+            break;
+        }
+        out.items.push_back(make(*it));
+    }
+    return out;
 }
 
 class MemoryStorage final : public Storage {
@@ -121,39 +153,18 @@ public:
     Page<RequestRecord> list_requests(const RequestFilter& filter, const PageRequest& page) override {
         validate_page(page);
         std::shared_lock lock(mutex_);
-        // Start below the tighter of cursor and `to`, walk towards older rows.
-        auto it = requests_.end();
-        auto below = [&](const Key& k) {
-            auto b = requests_.lower_bound(k);
-            if (it == requests_.end() || (b != requests_.end() && b->first < it->first)) it = b;
-        };
-        if (!page.cursor.empty()) {
-            auto c = decode_cursor(page.cursor);
-            below({c.primary, std::move(c.id)});
-        }
-        if (filter.to_us) below({*filter.to_us, std::string()});  // "" sorts before every id
-
-        Page<RequestRecord> out;
-        while (it != requests_.begin()) {
-            --it;
-            const Entry& e = it->second;
-            if (filter.from_us && e.request.started_at_us < *filter.from_us) break;
-            if (!matches(e, filter)) continue;
-            if (out.items.size() == page.limit) {
-                const auto& last = out.items.back();
-                out.next_cursor = encode_cursor({last.started_at_us, last.id});
-                break;
-            }
-            RequestRecord r = e.request;
-            // List items are summaries: no bodies, headers or notes.
-            r.request_body.clear();
-            r.response_body.clear();
-            r.headers.clear();
-            r.notes.clear();
-            r.redacted_paths.clear();
-            out.items.push_back(std::move(r));
-        }
-        return out;
+        return keyset_page(
+            requests_, filter.from_us, filter.to_us, page, [&](const auto& kv) { return matches(kv.second, filter); },
+            [](const auto& kv) {
+                RequestRecord r = kv.second.request;
+                // List items are summaries: no bodies, headers or notes.
+                r.request_body.clear();
+                r.response_body.clear();
+                r.headers.clear();
+                r.notes.clear();
+                r.redacted_paths.clear();
+                return r;
+            });
     }
 
     std::optional<RequestRecord> get_request(std::string_view id) override {
@@ -231,32 +242,10 @@ public:
     Page<ConflictRecord> list_conflicts(const ConflictFilter& filter, const PageRequest& page) override {
         validate_page(page);
         std::shared_lock lock(mutex_);
-        // Same walk as list_requests, over the conflicted mutations.
-        auto it = conflicts_.end();
-        auto below = [&](const Key& k) {
-            auto b = conflicts_.lower_bound(k);
-            if (it == conflicts_.end() || (b != conflicts_.end() && b->first < it->first)) it = b;
-        };
-        if (!page.cursor.empty()) {
-            auto c = decode_cursor(page.cursor);
-            below({c.primary, std::move(c.id)});
-        }
-        if (filter.to_us) below({*filter.to_us, std::string()});
-
-        Page<ConflictRecord> out;
-        while (it != conflicts_.begin()) {
-            --it;
-            const MutationRecord& m = *it->second.mutation;
-            if (filter.from_us && it->first.first < *filter.from_us) break;
-            if (!matches(m, filter)) continue;
-            if (out.items.size() == page.limit) {
-                const auto& last = out.items.back();
-                out.next_cursor = encode_cursor({last.started_at_us, last.id});
-                break;
-            }
-            out.items.push_back(detail::conflict_record(m, it->second.request->client_version));
-        }
-        return out;
+        return keyset_page(
+            conflicts_, filter.from_us, filter.to_us, page,
+            [&](const auto& kv) { return matches(*kv.second.mutation, filter); },
+            [](const auto& kv) { return detail::conflict_record(*kv.second.mutation, kv.second.request->client_version); });
     }
 
     std::optional<ConflictRecord> get_conflict(std::string_view id) override {
