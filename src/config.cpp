@@ -193,6 +193,19 @@ Config Config::from_json(std::string_view text, std::string_view source) {
                     .on("retention_hours", set_ms(t.retention, 1))
                     .finish();
             })
+        .on("failures",
+            [&](const json::value& v, const std::string& p) {
+                auto& f = c.failures;
+                Section(v, p)
+                    .on("systematic_min_failures", set_uint(f.systematic_min_failures, 1))
+                    .on("systematic_min_ratio",
+                        [&](const json::value& x, const std::string& q) {
+                            f.systematic_min_ratio = read_number(x, q, 0, 1, "a number between 0 and 1");
+                        })
+                    .on("stuck_after_pushes", set_uint(f.stuck_after_pushes, 1))
+                    .on("poison_after_failures", set_uint(f.poison_after_failures, 1))
+                    .finish();
+            })
         .on("storage",
             [&](const json::value& v, const std::string& p) {
                 Section(v, p)
@@ -239,6 +252,11 @@ void Config::validate() const {
     if (telemetry.top_n == 0) throw ConfigError("telemetry.top_n", "an integer >= 1");
     if (telemetry.max_clients_per_bucket == 0) throw ConfigError("telemetry.max_clients_per_bucket", "an integer >= 1");
     if (telemetry.retention.count() <= 0) throw ConfigError("telemetry.retention_hours", "an integer >= 1");
+    if (failures.systematic_min_failures == 0) throw ConfigError("failures.systematic_min_failures", "an integer >= 1");
+    if (!(failures.systematic_min_ratio > 0 && failures.systematic_min_ratio <= 1))
+        throw ConfigError("failures.systematic_min_ratio", "a number > 0 and <= 1");
+    if (failures.stuck_after_pushes == 0) throw ConfigError("failures.stuck_after_pushes", "an integer >= 1");
+    if (failures.poison_after_failures == 0) throw ConfigError("failures.poison_after_failures", "an integer >= 1");
 }
 
 std::string Config::to_json() const {
@@ -279,6 +297,11 @@ std::string Config::to_json() const {
           {"top_n", telemetry.top_n},
           {"max_clients_per_bucket", telemetry.max_clients_per_bucket},
           {"retention_hours", telemetry.retention.count()}}},
+        {"failures",
+         {{"systematic_min_failures", failures.systematic_min_failures},
+          {"systematic_min_ratio", failures.systematic_min_ratio},
+          {"stuck_after_pushes", failures.stuck_after_pushes},
+          {"poison_after_failures", failures.poison_after_failures}}},
         {"storage", {{"url", storage.url}, {"busy_timeout_ms", storage.busy_timeout.count()}}},
     };
     return detail::to_text(o);

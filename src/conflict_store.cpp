@@ -18,25 +18,6 @@ namespace {
 
 namespace json = boost::json;
 
-// Stored JSON text back into a value; text that is not JSON (never written by the
-// pipeline, but storage is outside our control) is kept as a string.
-json::value embed(const std::string& text) {
-    if (text.empty()) return nullptr;
-    ParseFailure ignored;
-    if (auto v = detail::try_parse(text, &ignored)) return std::move(*v);
-    return json::value(text);
-}
-
-json::array changes(const std::vector<FieldChange>& list) {
-    json::array out;
-    for (const auto& c : list) {
-        json::object o{{"path", c.path}, {"op", to_string(c.op)}};
-        if (!c.from.empty()) o["from"] = embed(c.from);
-        if (!c.to.empty()) o["to"] = embed(c.to);
-        out.push_back(std::move(o));
-    }
-    return out;
-}
 
 json::object conflict_object(const ConflictRecord& c) {
     return json::object{
@@ -51,15 +32,15 @@ json::object conflict_object(const ConflictRecord& c) {
         {"instance", c.instance},
         {"started_at", format_iso8601(c.started_at_us)},
         {"started_at_us", c.started_at_us},
-        {"payload", embed(c.payload_json)},
-        {"server_state", embed(c.server_state_json)},
-        {"state_before", embed(c.state_before_json)},
+        {"payload", detail::embed(c.payload_json)},
+        {"server_state", detail::embed(c.server_state_json)},
+        {"state_before", detail::embed(c.state_before_json)},
         {"resolver", c.resolver.empty() ? json::value(nullptr) : json::value(c.resolver)},
         {"resolution", c.resolution ? json::value(to_string(*c.resolution)) : json::value(nullptr)},
         {"reason", c.reason},
         {"server_updated_at", c.server_updated_at.empty() ? json::value(nullptr) : json::value(c.server_updated_at)},
         {"outcome", to_string(c.outcome)},
-        {"fields", changes(c.fields)},
+        {"fields", detail::changes_value(c.fields)},
         {"reported_by_host", c.reported_by_host},
         {"reported_in_response", c.reported_in_response},
     };

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tether/failures.hpp"
 #include "tether/redactor.hpp"
 
 namespace tether {
@@ -85,6 +86,7 @@ struct Config {
     RedactionConfig redaction;
     RetentionConfig retention;
     TelemetryConfig telemetry;
+    FailureThresholds failures;  ///< when a failure group is systematic, a client stuck, a mutation poison
     StorageConfig storage;
 
     /// Parse a JSON document. `source` names it in error messages (e.g. the file name).

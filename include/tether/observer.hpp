@@ -14,6 +14,7 @@
 #include "tether/config.hpp"
 #include "tether/conflict_store.hpp"
 #include "tether/errors.hpp"
+#include "tether/failure_store.hpp"
 #include "tether/ids.hpp"
 #include "tether/recorder.hpp"
 #include "tether/redactor.hpp"
@@ -40,6 +41,9 @@ public:
     const TelemetryAggregator& telemetry() const noexcept;
     /// Conflicts with full context and their patterns (a view over storage()).
     ConflictStore conflicts() noexcept { return ConflictStore(storage()); }
+    /// Failures, failure groups, stuck clients and poison mutations, with the thresholds of
+    /// config().failures and this observer's clock.
+    FailureStore failures() noexcept { return FailureStore(storage(), config().failures, &clock()); }
 
     /// The metrics document for a window ending now (instance empty = all instances),
     /// including this recorder's counters: what GET {prefix}/metrics serves.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tether/conflicts.hpp"
+#include "tether/failures.hpp"
 #include "tether/records.hpp"
 #include "tether/telemetry.hpp"
 
@@ -89,9 +90,10 @@ public:
     virtual std::vector<Rollup> read_rollups(Micros width_us, Micros from_us, Micros to_us, std::string_view instance,
                                              bool breakdowns = true) = 0;
     /// Delete rollups that ended before `before_us` (telemetry retention, independent of
-    /// request retention). Returns how many were deleted. Also deletes the hourly conflict
-    /// counts behind conflict_patterns of hours that ended at or before `before_us` (not
-    /// included in the returned number); prune() never touches those counts.
+    /// request retention). Returns how many were deleted. Also deletes (not counted in the
+    /// result) the hourly conflict counts of hours that ended at or before `before_us`, and
+    /// the failure groups, group clients, failure buckets, clients, client models and poison
+    /// candidates last seen before `before_us`; prune() never touches any of those counts.
     virtual std::size_t prune_rollups(Micros before_us) = 0;
 
     /// Conflicted mutations (any outcome) with their request context, newest first by
@@ -102,10 +104,31 @@ public:
     /// Patterns from hourly counts maintained by write_batch (never a scan of mutations).
     virtual ConflictPatterns conflict_patterns(const ConflictPatternQuery& query) = 0;
 
+    /// Failures (rejected mutations and failed requests) newest first by (started_at, id).
+    virtual Page<FailureRecord> list_failures(const FailureFilter& filter, const PageRequest& page) = 0;
+    /// Failure groups from the counts maintained by write_batch, ordered by query.sort,
+    /// ties by fingerprint. query.now_us is the reference of the trend. Throws
+    /// InvalidArgument("limit") outside 1..PageRequest::max_limit.
+    virtual std::vector<FailureGroup> failure_groups(const FailureGroupQuery& query,
+                                                     const FailureThresholds& thresholds) = 0;
+    /// One group (with `hourly`), or nullopt when no failure has that fingerprint.
+    virtual std::optional<FailureGroup> failure_group(std::string_view fingerprint, std::string_view instance,
+                                                      Micros now_us, const FailureThresholds& thresholds) = 0;
+    /// Clients newest last_seen first; cursor as for requests (by last_seen, client_id).
+    virtual Page<ClientSummary> list_clients(const ClientFilter& filter, const PageRequest& page,
+                                             const FailureThresholds& thresholds) = 0;
+    virtual std::optional<ClientSummary> get_client(std::string_view client_id,
+                                                    const FailureThresholds& thresholds) = 0;
+    virtual std::vector<ClientModelCounts> client_models(std::string_view client_id) = 0;
+    /// Mutation ids whose failing streak reached thresholds.poison_after_failures, newest
+    /// last_seen first. Throws InvalidArgument("limit") outside 1..PageRequest::max_limit.
+    virtual std::vector<PoisonMutation> poison_mutations(const PoisonQuery& query,
+                                                         const FailureThresholds& thresholds) = 0;
+
     virtual std::uint64_t count_requests() = 0;
     virtual std::uint64_t count_mutations() = 0;
 
-    /// Delete at most `max_requests_per_call` requests (and their mutations) that fall
+    /// Delete at most `max_requests_per_call` requests (and their mutations and failure rows) that fall
     /// outside the policy, oldest first, in one short transaction. Returns how many were
     /// deleted; call again while it returns `max_requests_per_call`.
     virtual std::size_t prune(const RetentionPolicy& policy, Micros now_us, std::size_t max_requests_per_call) = 0;

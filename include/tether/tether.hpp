@@ -7,6 +7,8 @@
 #include "tether/differ.hpp"
 #include "tether/errors.hpp"
 #include "tether/exchange.hpp"
+#include "tether/failure_store.hpp"
+#include "tether/failures.hpp"
 #include "tether/ids.hpp"
 #include "tether/observer.hpp"
 #include "tether/recorder.hpp"

@@ -180,4 +180,27 @@ const char* kind_name(const json::value& v) noexcept {
     return "unknown";
 }
 
+json::value embed(const std::string& text) {
+    if (text.empty()) return nullptr;
+    ParseFailure ignored;
+    if (auto v = try_parse(text, &ignored)) return std::move(*v);
+    return json::value(text);
+}
+
+json::array changes_value(const std::vector<FieldChange>& list) {
+    json::array out;
+    for (const auto& c : list) {
+        json::object o{{"path", c.path}, {"op", to_string(c.op)}};
+        if (!c.from.empty()) o["from"] = embed(c.from);
+        if (!c.to.empty()) o["to"] = embed(c.to);
+        out.push_back(std::move(o));
+    }
+    return out;
+}
+
+json::value iso_time(std::optional<Micros> t) {
+    if (!t) return nullptr;
+    return json::value(format_iso8601(*t));
+}
+
 }  // namespace tether::detail

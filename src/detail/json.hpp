@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "tether/differ.hpp"
 #include "tether/records.hpp"
 
 namespace tether::detail {
@@ -31,6 +32,14 @@ void line_column(std::string_view text, std::size_t offset, std::size_t& line, s
 void append_json(std::string& out, const json::value& v);
 std::string to_text(const json::value& v);
 void append_json_string(std::string& out, std::string_view s);
+
+/// Stored JSON text back into a value for a JSON answer: "" is null, text that is not
+/// JSON (never written by the pipeline, but storage is outside our control) stays a string.
+json::value embed(const std::string& text);
+/// Field changes as [{path, op, from?, to?}] with the values embedded.
+json::array changes_value(const std::vector<FieldChange>& changes);
+/// Times in JSON answers: ISO-8601 UTC, null when absent.
+json::value iso_time(std::optional<Micros> t);
 
 /// Small accessors that never throw.
 const json::value* find(const json::object& o, std::string_view key) noexcept;

@@ -54,6 +54,26 @@ public:
     ConflictPatterns conflict_patterns(const ConflictPatternQuery& q) override {
         return inner_->conflict_patterns(q);
     }
+    Page<FailureRecord> list_failures(const FailureFilter& f, const PageRequest& p) override {
+        return inner_->list_failures(f, p);
+    }
+    std::vector<FailureGroup> failure_groups(const FailureGroupQuery& q, const FailureThresholds& t) override {
+        return inner_->failure_groups(q, t);
+    }
+    std::optional<FailureGroup> failure_group(std::string_view fp, std::string_view instance, Micros now,
+                                              const FailureThresholds& t) override {
+        return inner_->failure_group(fp, instance, now, t);
+    }
+    Page<ClientSummary> list_clients(const ClientFilter& f, const PageRequest& p, const FailureThresholds& t) override {
+        return inner_->list_clients(f, p, t);
+    }
+    std::optional<ClientSummary> get_client(std::string_view id, const FailureThresholds& t) override {
+        return inner_->get_client(id, t);
+    }
+    std::vector<ClientModelCounts> client_models(std::string_view id) override { return inner_->client_models(id); }
+    std::vector<PoisonMutation> poison_mutations(const PoisonQuery& q, const FailureThresholds& t) override {
+        return inner_->poison_mutations(q, t);
+    }
     std::uint64_t count_requests() override { return inner_->count_requests(); }
     std::uint64_t count_mutations() override { return inner_->count_mutations(); }
     std::size_t prune(const RetentionPolicy& p, Micros now, std::size_t n) override { return inner_->prune(p, now, n); }

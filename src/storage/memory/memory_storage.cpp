@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "storage/conflict_counts.hpp"
+#include "storage/failure_counts.hpp"
 #include "storage/keys.hpp"
 #include "tether/errors.hpp"
 #include "tether/storage.hpp"
@@ -107,6 +108,8 @@ public:
         }
         // What the batch adds to the hourly conflict counts, before anything changes.
         const auto conflict_delta = detail::conflict_count_delta(batch);
+        std::vector<FailureRecord> failure_rows;
+        const auto failure_delta = detail::failure_delta(batch, failure_rows);
         // Merge the rollups into copies first: nothing stored changes until all is computed.
         std::map<RollupKey, Rollup> merged;
         for (const auto& item : rollups.items) {
@@ -128,6 +131,7 @@ public:
         }
         for (auto& [key, r] : merged) rollups_.insert_or_assign(key, std::move(r));
         if (!conflict_delta.empty()) conflict_counts_.add(conflict_delta);
+        failures_.write(failure_delta, std::move(failure_rows));
         for (const auto& c : batch) {
             Entry e;
             e.request = c.request;
@@ -235,7 +239,8 @@ public:
                 ++it;
             }
         }
-        conflict_counts_.prune(before_us);  // pattern hours follow telemetry retention
+        conflict_counts_.prune(before_us);  // pattern hours and failure counts follow telemetry retention
+        failures_.counts.prune(before_us);
         return deleted;
     }
 
@@ -262,6 +267,37 @@ public:
         return conflict_counts_.patterns(query);
     }
 
+    Page<FailureRecord> list_failures(const FailureFilter& filter, const PageRequest& page) override {
+        std::shared_lock lock(mutex_);
+        return failures_.list(filter, page);
+    }
+    std::vector<FailureGroup> failure_groups(const FailureGroupQuery& query, const FailureThresholds& t) override {
+        std::shared_lock lock(mutex_);
+        return failures_.groups(query, t);
+    }
+    std::optional<FailureGroup> failure_group(std::string_view fingerprint, std::string_view instance, Micros now_us,
+                                              const FailureThresholds& t) override {
+        std::shared_lock lock(mutex_);
+        return failures_.group(fingerprint, instance, now_us, t);
+    }
+    Page<ClientSummary> list_clients(const ClientFilter& filter, const PageRequest& page,
+                                     const FailureThresholds& t) override {
+        std::shared_lock lock(mutex_);
+        return failures_.clients(filter, page, t);
+    }
+    std::optional<ClientSummary> get_client(std::string_view client_id, const FailureThresholds& t) override {
+        std::shared_lock lock(mutex_);
+        return failures_.client(client_id, t);
+    }
+    std::vector<ClientModelCounts> client_models(std::string_view client_id) override {
+        std::shared_lock lock(mutex_);
+        return failures_.client_models(client_id);
+    }
+    std::vector<PoisonMutation> poison_mutations(const PoisonQuery& query, const FailureThresholds& t) override {
+        std::shared_lock lock(mutex_);
+        return failures_.poison(query, t);
+    }
+
     std::uint64_t count_requests() override {
         std::shared_lock lock(mutex_);
         return requests_.size();
@@ -281,10 +317,13 @@ public:
             auto it = requests_.begin();
             bool too_old = policy.max_age_us > 0 && it->first.first < now_us - policy.max_age_us;
             if (deleted >= excess && !too_old) break;
+            std::vector<std::string> ids;
             for (const auto& m : it->second.mutations) {
+                ids.push_back(m.id);
                 mutations_.erase(m.id);
                 if (m.conflict) conflicts_.erase(Key{m.started_at_us, m.id});
             }
+            failures_.erase_request(it->first.second, ids, it->first.first);
             mutation_count_ -= it->second.mutations.size();
             by_id_.erase(it->first.second);
             requests_.erase(it);
@@ -306,6 +345,7 @@ private:
     std::map<Key, Conflicted> conflicts_;  // conflicted mutations by (started_at_us, id)
     std::map<RollupKey, Rollup> rollups_;  // independent of requests: prune() never touches it
     detail::ConflictCounts conflict_counts_;  // like rollups: pruned by prune_rollups only
+    detail::FailureTables failures_;          // rows pruned with their requests, counts like rollups
 };
 
 }  // namespace

@@ -23,7 +23,10 @@
 #include "detail/json.hpp"
 #include "storage/conflict_counts.hpp"
 #include "storage/keys.hpp"
+#include "storage/failure_counts.hpp"
+#include "storage/sqlite/failure_tables.hpp"
 #include "storage/sqlite/schema.hpp"
+#include "storage/sqlite/sqlite_util.hpp"
 #include "tether/errors.hpp"
 
 namespace tether {
@@ -210,6 +213,9 @@ SELECT hour_start, instance, model, entity_id, count(*), max(started_at) FROM co
 GROUP BY hour_start, instance, model, entity_id;
 DROP VIEW conflict_hours_v2;
 )sql",
+        // 4: failures (rows, groups, clients, poison candidates); storage/sqlite/failure_tables.cpp.
+        // Counts start with this version: databases of pre-release builds are not backfilled.
+        sqlite::failure_tables_migration,
     };
     return steps;
 }
@@ -227,47 +233,11 @@ int sqlite_schema_version() noexcept { return static_cast<int>(detail::sqlite_mi
 namespace {
 
 namespace json = boost::json;
+using namespace detail::sqlite;
 
-// Retrying may help with these; constraint violations, corruption, oversize rows will not.
-bool is_transient(int code) noexcept {
-    switch (code & 0xFF) {
-        case SQLITE_BUSY:
-        case SQLITE_LOCKED:
-        case SQLITE_NOMEM:
-        case SQLITE_IOERR:
-        case SQLITE_FULL:
-        case SQLITE_CANTOPEN:
-        case SQLITE_PROTOCOL:
-        case SQLITE_INTERRUPT:
-        case SQLITE_READONLY:
-            return true;
-        default:
-            return false;
-    }
-}
-
-// SQLite's messages name tables, columns and constraints, never bound values; all values
-// here are bound, so the message cannot leak captured data.
-StorageError to_storage_error(const std::string& where, const SQLite::Exception& e) {
-    return StorageError(
-        "sqlite: " + where + ": " + e.what() + " (code " + std::to_string(e.getExtendedErrorCode()) + ")",
-        is_transient(e.getErrorCode()));
-}
-
-[[noreturn]] void corrupt(const char* column) {
-    throw StorageError(std::string("sqlite: column ") + column + " holds a value this version cannot read", false);
-}
 
 // ---- JSON-valued columns -------------------------------------------------------------
 
-std::string strings_json(const std::vector<std::string>& v) {
-    std::string out = "[";
-    for (const auto& s : v) {
-        if (out.size() > 1) out += ',';
-        detail::append_json_string(out, s);
-    }
-    return out += ']';
-}
 
 std::string headers_json(const std::vector<Header>& v) {
     std::string out = "[";
@@ -308,14 +278,6 @@ std::string parse_failure_json(const ParseFailure& f) {
 
 std::string changes_json(const std::vector<FieldChange>& v) { return v.empty() ? "[]" : field_changes_to_json(v); }
 
-json::value parse_column(const std::string& text, const char* column) {
-    json::parse_options opts;
-    opts.allow_invalid_utf8 = true;  // header values and messages keep the bytes they came with
-    boost::system::error_code ec;
-    auto v = json::parse(text, ec, {}, opts);
-    if (ec) corrupt(column);
-    return v;
-}
 
 std::string member_string(const json::object& o, std::string_view key, const char* column) {
     const auto* v = o.if_contains(key);
@@ -323,16 +285,6 @@ std::string member_string(const json::object& o, std::string_view key, const cha
     return std::string(v->get_string());
 }
 
-std::vector<std::string> strings_from(const std::string& text, const char* column) {
-    auto v = parse_column(text, column);
-    if (!v.is_array()) corrupt(column);
-    std::vector<std::string> out;
-    for (const auto& e : v.get_array()) {
-        if (!e.is_string()) corrupt(column);
-        out.emplace_back(e.get_string());
-    }
-    return out;
-}
 
 std::vector<Header> headers_from(const std::string& text) {
     auto v = parse_column(text, "requests.headers");
@@ -497,52 +449,6 @@ void counts_from(const std::string& text, const char* column, std::map<std::stri
     }
 }
 
-// ---- Statement helpers -----------------------------------------------------------------
-
-// Resets a statement when leaving scope: an unfinished SELECT would otherwise keep a read
-// transaction open (pinning the WAL), and no-copy bindings must not outlive their strings.
-class StatementUse {
-public:
-    explicit StatementUse(SQLite::Statement& s) : s_(s) {
-        s_.tryReset();
-        s_.clearBindings();
-    }
-    ~StatementUse() {
-        s_.tryReset();
-        try {
-            s_.clearBindings();
-        } catch (...) {  // sqlite3_clear_bindings cannot fail; keep the destructor noexcept anyway
-        }
-    }
-    StatementUse(const StatementUse&) = delete;
-    StatementUse& operator=(const StatementUse&) = delete;
-    SQLite::Statement* operator->() { return &s_; }
-    SQLite::Statement& operator*() { return s_; }
-
-private:
-    SQLite::Statement& s_;
-};
-
-void bind_text(SQLite::Statement& s, int i, const std::string& v) { s.bindNoCopy(i, v); }
-void bind_blob(SQLite::Statement& s, int i, const std::string& v) {
-    if (v.size() > static_cast<std::size_t>(INT_MAX)) throw StorageError("sqlite: body larger than 2 GiB", false);
-    s.bindNoCopy(i, v.data(), static_cast<int>(v.size()));
-}
-void bind_opt(SQLite::Statement& s, int i, const std::optional<std::int64_t>& v) {
-    if (v)
-        s.bind(i, static_cast<std::int64_t>(*v));
-    else
-        s.bind(i);
-}
-void bind_bool(SQLite::Statement& s, int i, bool v) { s.bind(i, static_cast<std::int32_t>(v ? 1 : 0)); }
-
-std::optional<std::int64_t> col_opt(SQLite::Statement& s, int i) {
-    if (s.isColumnNull(i)) return std::nullopt;
-    return s.getColumn(i).getInt64();
-}
-std::uint32_t col_u32(SQLite::Statement& s, int i) { return static_cast<std::uint32_t>(s.getColumn(i).getInt64()); }
-bool col_bool(SQLite::Statement& s, int i) { return s.getColumn(i).getInt64() != 0; }
-std::string col_str(SQLite::Statement& s, int i) { return s.getColumn(i).getString(); }
 
 // Column lists in table order; list queries stop before the detail-only columns.
 constexpr const char* request_summary_columns =
@@ -710,7 +616,6 @@ Rollup read_rollup(SQLite::Statement& s, bool breakdowns = true) {
     return r;
 }
 
-using BindValue = std::variant<std::int64_t, std::string>;
 
 class SqliteStorage final : public Storage {
 public:
@@ -761,6 +666,7 @@ public:
             for (const char* table : {"conflict_hour_clients", "conflict_hour_entities", "conflict_hour_fields"})
                 delete_conflict_hours_.emplace_back(writer_,
                                                     std::string("DELETE FROM ") + table + " WHERE hour_start <= ?");
+            failures_.emplace(writer_);
             if (!in_memory_) {
                 // A private in-memory database cannot be shared: then the writer also reads.
                 reader_ = std::make_unique<SQLite::Database>(open("open reader", SQLite::OPEN_READWRITE));
@@ -778,6 +684,8 @@ public:
         detail::check_batch_ids(batch, "sqlite");
         detail::check_rollups(rollups, "sqlite");
         const auto conflict_delta = detail::conflict_count_delta(batch);
+        std::vector<FailureRecord> failure_rows;
+        const auto failure_delta = detail::failure_delta(batch, failure_rows);
         std::lock_guard lock(write_mutex_);
         in_write_transaction("write_batch", [&] {
             std::int64_t mutations = 0;
@@ -789,6 +697,7 @@ public:
             add_counter("mutations", mutations);
             if (!rollups.items.empty()) merge_rollups(rollups);
             if (!conflict_delta.empty()) add_conflict_counts(conflict_delta);  // most batches have none
+            failures_->write(failure_delta, failure_rows);
         });
     }
 
@@ -947,6 +856,7 @@ public:
                     s->bind(1, static_cast<std::int64_t>(last_hour));
                     s->exec();
                 }
+            failures_->prune(before_us);
         });
         return deleted;
     }
@@ -1071,6 +981,31 @@ public:
         });
         detail::fill_conflict_buckets(out, range, per_hour);
         return out;
+    }
+
+    Page<FailureRecord> list_failures(const FailureFilter& filter, const PageRequest& page) override {
+        return read("list_failures", [&](const QueryFn& q) { return failures_->list(q, filter, page); });
+    }
+    std::vector<FailureGroup> failure_groups(const FailureGroupQuery& query, const FailureThresholds& t) override {
+        return read("failure_groups", [&](const QueryFn& q) { return failures_->groups(q, query, t); });
+    }
+    std::optional<FailureGroup> failure_group(std::string_view fingerprint, std::string_view instance, Micros now_us,
+                                              const FailureThresholds& t) override {
+        return read("failure_group",
+                    [&](const QueryFn& q) { return failures_->group(q, fingerprint, instance, now_us, t, true); });
+    }
+    Page<ClientSummary> list_clients(const ClientFilter& filter, const PageRequest& page,
+                                     const FailureThresholds& t) override {
+        return read("list_clients", [&](const QueryFn& q) { return failures_->clients(q, filter, page, t); });
+    }
+    std::optional<ClientSummary> get_client(std::string_view client_id, const FailureThresholds& t) override {
+        return read("get_client", [&](const QueryFn& q) { return failures_->client(q, client_id, t); });
+    }
+    std::vector<ClientModelCounts> client_models(std::string_view client_id) override {
+        return read("client_models", [&](const QueryFn& q) { return failures_->client_models(q, client_id); });
+    }
+    std::vector<PoisonMutation> poison_mutations(const PoisonQuery& query, const FailureThresholds& t) override {
+        return read("poison_mutations", [&](const QueryFn& q) { return failures_->poison(q, query, t); });
     }
 
     std::uint64_t count_requests() override { return read_counter("requests"); }
@@ -1452,6 +1387,18 @@ private:
         }
     }
 
+    // A table module's reads, all from one snapshot.
+    template <class F>
+    auto read(const char* what, F&& body) -> decltype(body(std::declval<const QueryFn&>())) {
+        std::optional<decltype(body(std::declval<const QueryFn&>()))> out;
+        in_read_transaction(what, [&] {
+            const QueryFn q = [this](const char* w, const std::string& sql, const std::vector<BindValue>& binds,
+                                     const RowFn& row) { query_locked(w, sql, binds, row); };
+            out.emplace(body(q));
+        });
+        return std::move(*out);
+    }
+
     template <class F>
     void query_locked(const char* what, const std::string& sql, const std::vector<BindValue>& binds, F&& row) {
         SQLite::Database& db = in_memory_ ? writer_ : *reader_;
@@ -1485,6 +1432,7 @@ private:
         oldest_, victim_models_, delete_model_, delete_request_, select_rollup_, upsert_rollup_, next_rollup_width_,
         delete_rollups_, upsert_conflict_client_, upsert_conflict_entity_, upsert_conflict_field_;
     std::vector<SQLite::Statement> delete_conflict_hours_;
+    std::optional<detail::sqlite::FailureTables> failures_;
     std::mutex read_mutex_;
     std::unique_ptr<SQLite::Database> reader_;
     std::unordered_map<std::string, SQLite::Statement> read_statements_;
