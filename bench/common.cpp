@@ -109,9 +109,17 @@ void fill_store(Storage& storage, const TelemetryAggregator& telemetry, std::siz
                 mr.payload_json = R"({"title":"Item","done":false})";
                 mr.outcome = MutationOutcome::applied;
                 if (i % 10 == 0 && m == 0) {
+                    // Several failure groups: reasons, field sets and models vary.
+                    static const char* reasons[] = {"validation_failed", "validation_failed", "not_found",
+                                                    "duplicate", "quota_exceeded"};
+                    const std::size_t k = (i / 10) % 5;
+                    mr.model = models[(i / 50) % 5];
                     mr.outcome = MutationOutcome::rejected;
-                    mr.reason = "validation_failed";
-                    mr.validation_json = R"({"title":["The title field is required."]})";
+                    mr.reason = reasons[k];
+                    if (k == 0) mr.validation_json = R"({"title":["The title field is required."]})";
+                    if (k == 1)
+                        mr.validation_json =
+                            R"({"title":["The title field is required."],"due_at":["The due at is not a date."]})";
                 }
                 if (i % 7 == 0 && m == 1) {
                     mr.outcome = MutationOutcome::conflict;
@@ -137,6 +145,10 @@ void fill_store(Storage& storage, const TelemetryAggregator& telemetry, std::siz
         }
         r.mutation_count = static_cast<std::uint32_t>(c.mutations.size());
         r.outcome = r.rejected ? RequestOutcome::rejected : r.conflicts ? RequestOutcome::conflict : RequestOutcome::ok;
+        if (i % 1000 == 999) {  // the odd server error
+            r.http_status = 500;
+            r.outcome = RequestOutcome::error;
+        }
         batch.push_back(std::move(c));
         if (batch.size() == batch_size || i + 1 == requests) {
             storage.write_batch(batch, telemetry.rollup(batch));

@@ -37,7 +37,8 @@ namespace tether::bench {
 
 /// Fills `storage` through the batch API with `requests` pushes of `mutations` mutations
 /// each, spread evenly over the 24 h before `now_us`, 50 clients, rollups included.
-/// Every 10th request fails, every 7th has a conflict. Client ids are "c-0".."c-49".
+/// Every 10th request has a rejected mutation (25 failure groups: 5 reasons × 5 models),
+/// every 1000th is an HTTP 500, every 7th has a conflict. Client ids are "c-0".."c-49".
 void fill_store(Storage& storage, const TelemetryAggregator& telemetry, std::size_t requests, std::size_t mutations,
                 Micros now_us);
 

@@ -19,17 +19,6 @@ static_assert(min_conflict_hour_us <= 0 && max_conflict_hour_us > 0, "hour bound
 // Floor for times inside [min_conflict_hour_us, end_of_last_hour]: no overflow there.
 Micros floor_hour(Micros t) noexcept { return t - ((t % H) + H) % H; }
 
-// Sorted by `order`, cut to the first `n`: a partial sort, the lists can be long.
-template <class T>
-void top(std::vector<T>& v, std::size_t n) {
-    auto less = [](const T& a, const T& b) { return conflict_order(a, b); };
-    if (n < v.size()) {
-        std::partial_sort(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n), v.end(), less);
-        v.resize(n);
-    } else {
-        std::sort(v.begin(), v.end(), less);
-    }
-}
 
 }  // namespace
 
@@ -184,11 +173,11 @@ ConflictPatterns ConflictCounts::patterns(const ConflictPatternQuery& q) const {
         if (wanted(it->first)) flds[{std::get<2>(it->first), std::get<3>(it->first)}] += it->second;
     for (const auto& [mf, n] : flds) out.top_fields.push_back({mf.first, mf.second, n});
 
-    top(out.by_model, q.top_n);
-    top(out.by_client, q.top_n);
-    top(out.by_model_client, q.top_n);
-    top(out.top_entities, q.top_n);
-    top(out.top_fields, q.top_n);
+    keep_top(out.by_model, q.top_n);
+    keep_top(out.by_client, q.top_n);
+    keep_top(out.by_model_client, q.top_n);
+    keep_top(out.top_entities, q.top_n);
+    keep_top(out.top_fields, q.top_n);
     return out;
 }
 

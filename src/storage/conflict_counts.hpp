@@ -10,6 +10,7 @@
 //   entities: (hour, instance, model, entity_id) -> conflicts, last seen (max started_at)
 //   fields:   (hour, instance, model, field)     -> conflicts, one per distinct JSON Pointer
 //                                                   path in ConflictInfo::fields
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -83,6 +84,18 @@ bool conflict_order(const ConflictPatterns::ByClient& a, const ConflictPatterns:
 bool conflict_order(const ConflictPatterns::ByModelClient& a, const ConflictPatterns::ByModelClient& b) noexcept;
 bool conflict_order(const ConflictPatterns::Entity& a, const ConflictPatterns::Entity& b) noexcept;
 bool conflict_order(const ConflictPatterns::Field& a, const ConflictPatterns::Field& b) noexcept;
+
+/// Sorted by conflict_order, cut to the first `n` (a partial sort: the lists can be long).
+template <class T>
+void keep_top(std::vector<T>& v, std::size_t n) {
+    auto less = [](const T& a, const T& b) { return conflict_order(a, b); };
+    if (n < v.size()) {
+        std::partial_sort(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n), v.end(), less);
+        v.resize(n);
+    } else {
+        std::sort(v.begin(), v.end(), less);
+    }
+}
 
 /// A ConflictRecord from a stored conflicted mutation and its request's client version.
 ConflictRecord conflict_record(const MutationRecord& m, const std::string& client_version);

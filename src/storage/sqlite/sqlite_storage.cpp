@@ -216,6 +216,21 @@ DROP VIEW conflict_hours_v2;
         // 4: failures (rows, groups, clients, poison candidates); storage/sqlite/failure_tables.cpp.
         // Counts start with this version: databases of pre-release builds are not backfilled.
         sqlite::failure_tables_migration,
+        // 5: per-entity conflict totals (within telemetry retention) that rank candidates for
+        // top_entities, and an index to count one entity's hours; see conflict_patterns.
+        R"sql(
+CREATE TABLE conflict_entities (
+    model     TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    conflicts INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    PRIMARY KEY (model, entity_id)
+) WITHOUT ROWID;
+CREATE INDEX ix_conflict_entities_rank ON conflict_entities (conflicts DESC, last_seen DESC);
+CREATE INDEX ix_conflict_hour_entities_entity ON conflict_hour_entities (model, entity_id, hour_start);
+INSERT INTO conflict_entities (model, entity_id, conflicts, last_seen)
+SELECT model, entity_id, sum(conflicts), max(last_seen) FROM conflict_hour_entities GROUP BY model, entity_id;
+)sql",
     };
     return steps;
 }
@@ -663,6 +678,12 @@ public:
                 "INSERT INTO conflict_hour_fields (hour_start, instance, model, field, conflicts) "
                 "VALUES (?,?,?,?,?) ON CONFLICT (hour_start, instance, model, field) "
                 "DO UPDATE SET conflicts = conflicts + excluded.conflicts");
+            upsert_entity_total_.emplace(
+                writer_,
+                "INSERT INTO conflict_entities (model, entity_id, conflicts, last_seen) VALUES (?,?,?,?) "
+                "ON CONFLICT (model, entity_id) DO UPDATE SET conflicts = conflicts + excluded.conflicts, "
+                "last_seen = max(last_seen, excluded.last_seen)");
+            delete_entity_totals_.emplace(writer_, "DELETE FROM conflict_entities WHERE last_seen < ?");
             for (const char* table : {"conflict_hour_clients", "conflict_hour_entities", "conflict_hour_fields"})
                 delete_conflict_hours_.emplace_back(writer_,
                                                     std::string("DELETE FROM ") + table + " WHERE hour_start <= ?");
@@ -850,12 +871,17 @@ public:
             }
             // Conflict pattern hours follow the same retention; not part of the count.
             Micros last_hour = 0;
-            if (detail::last_ended_conflict_hour(before_us, last_hour))
+            if (detail::last_ended_conflict_hour(before_us, last_hour)) {
                 for (auto& stmt : delete_conflict_hours_) {
                     StatementUse s(stmt);
                     s->bind(1, static_cast<std::int64_t>(last_hour));
                     s->exec();
                 }
+                // Entities whose every conflict was in the hours just deleted.
+                StatementUse s(*delete_entity_totals_);
+                s->bind(1, static_cast<std::int64_t>(last_hour + detail::conflict_hour_us));
+                s->exec();
+            }
             failures_->prune(before_us);
         });
         return deleted;
@@ -934,43 +960,30 @@ public:
         // One read transaction: every list comes from the same committed batches.
         in_read_transaction("conflict_patterns", [&] {
             if (range.hours == 0) return;
+            // One pass over the (hour, model, client) rows feeds the hour, model, client and
+            // model × client lists; sorting a few thousand sums in memory beats four GROUP BYs.
+            std::map<std::string, std::uint64_t> models, clients;
+            std::map<std::pair<std::string, std::string>, std::uint64_t> pairs;
             query_locked("conflict_patterns",
-                         "SELECT hour_start, sum(conflicts) FROM conflict_hour_clients" + where + " GROUP BY hour_start",
-                         binds, [&](SQLite::Statement& s) {
-                             per_hour.emplace(s.getColumn(0).getInt64(), count(s, 1));
+                         "SELECT hour_start, model, client_id, conflicts FROM conflict_hour_clients" + where, binds,
+                         [&](SQLite::Statement& s) {
+                             const std::uint64_t n = count(s, 3);
+                             per_hour[s.getColumn(0).getInt64()] += n;
+                             if (q.top_n == 0) return true;
+                             std::string model = col_str(s, 1), client = col_str(s, 2);
+                             models[model] += n;
+                             clients[client] += n;
+                             pairs[{std::move(model), std::move(client)}] += n;
                              return true;
                          });
             if (q.top_n == 0) return;
-            query_locked("conflict_patterns",
-                         "SELECT model, sum(conflicts) AS n FROM conflict_hour_clients" + where +
-                             " GROUP BY model ORDER BY n DESC, model LIMIT ?",
-                         with_limit, [&](SQLite::Statement& s) {
-                             out.by_model.push_back({col_str(s, 0), count(s, 1)});
-                             return true;
-                         });
-            query_locked("conflict_patterns",
-                         "SELECT client_id, sum(conflicts) AS n FROM conflict_hour_clients" + where +
-                             " GROUP BY client_id ORDER BY n DESC, client_id LIMIT ?",
-                         with_limit, [&](SQLite::Statement& s) {
-                             out.by_client.push_back({col_str(s, 0), count(s, 1)});
-                             return true;
-                         });
-            query_locked("conflict_patterns",
-                         "SELECT model, client_id, sum(conflicts) AS n FROM conflict_hour_clients" + where +
-                             " GROUP BY model, client_id ORDER BY n DESC, model, client_id LIMIT ?",
-                         with_limit, [&](SQLite::Statement& s) {
-                             out.by_model_client.push_back({col_str(s, 0), col_str(s, 1), count(s, 2)});
-                             return true;
-                         });
-            query_locked("conflict_patterns",
-                         "SELECT model, entity_id, sum(conflicts) AS n, max(last_seen) AS seen "
-                         "FROM conflict_hour_entities" +
-                             where + " GROUP BY model, entity_id ORDER BY n DESC, seen DESC, entity_id, model LIMIT ?",
-                         with_limit, [&](SQLite::Statement& s) {
-                             out.top_entities.push_back(
-                                 {col_str(s, 0), col_str(s, 1), count(s, 2), s.getColumn(3).getInt64()});
-                             return true;
-                         });
+            for (auto& [m, n] : models) out.by_model.push_back({m, n});
+            for (auto& [c, n] : clients) out.by_client.push_back({c, n});
+            for (auto& [mc, n] : pairs) out.by_model_client.push_back({mc.first, mc.second, n});
+            detail::keep_top(out.by_model, q.top_n);
+            detail::keep_top(out.by_client, q.top_n);
+            detail::keep_top(out.by_model_client, q.top_n);
+            top_entities(q, range, out.top_entities);
             query_locked("conflict_patterns",
                          "SELECT model, field, sum(conflicts) AS n FROM conflict_hour_fields" + where +
                              " GROUP BY model, field ORDER BY n DESC, model, field LIMIT ?",
@@ -981,6 +994,46 @@ public:
         });
         detail::fill_conflict_buckets(out, range, per_hour);
         return out;
+    }
+
+    // Exact top entities without grouping every entity of the range: candidates come from
+    // the per-entity totals, best first by (conflicts, last_seen). An entity's count and
+    // last seen inside the range are at most its totals, so once the next candidate's
+    // totals rank below the n-th result found, no later one can enter the list.
+    void top_entities(const ConflictPatternQuery& q, const detail::ConflictPatternRange& range,
+                      std::vector<ConflictPatterns::Entity>& top) {
+        std::string count_sql =
+            "SELECT sum(conflicts), max(last_seen) FROM conflict_hour_entities "
+            "WHERE model = ? AND entity_id = ? AND hour_start >= ? AND hour_start < ?";
+        if (!q.instance.empty()) count_sql += " AND instance = ?";
+        auto ranks_below = [&](std::uint64_t conflicts, Micros last_seen) {
+            if (top.size() < q.top_n) return false;
+            const auto& last = top.back();
+            return conflicts < last.conflicts || (conflicts == last.conflicts && last_seen < last.last_seen_us);
+        };
+        query_locked("conflict_patterns",
+                     "SELECT model, entity_id, conflicts, last_seen FROM conflict_entities "
+                     "ORDER BY conflicts DESC, last_seen DESC",
+                     {}, [&](SQLite::Statement& s) {
+                         const std::uint64_t total = static_cast<std::uint64_t>(s.getColumn(2).getInt64());
+                         const Micros seen = s.getColumn(3).getInt64();
+                         if (ranks_below(total, seen)) return false;
+                         if (seen < range.from_us) return true;  // no conflict in the range
+                         ConflictPatterns::Entity e{col_str(s, 0), col_str(s, 1), 0, 0};
+                         std::vector<BindValue> binds{e.model, e.entity_id, range.from_us, range.to_us};
+                         if (!q.instance.empty()) binds.emplace_back(q.instance);
+                         query_locked("conflict_patterns", count_sql, binds, [&](SQLite::Statement& c) {
+                             if (!c.isColumnNull(0)) {
+                                 e.conflicts = static_cast<std::uint64_t>(c.getColumn(0).getInt64());
+                                 e.last_seen_us = c.getColumn(1).getInt64();
+                             }
+                             return false;
+                         });
+                         if (e.conflicts == 0) return true;
+                         top.push_back(std::move(e));
+                         detail::keep_top(top, q.top_n);
+                         return true;
+                     });
     }
 
     Page<FailureRecord> list_failures(const FailureFilter& filter, const PageRequest& page) override {
@@ -1327,6 +1380,16 @@ private:
             s->bind(6, static_cast<std::int64_t>(e.last_seen_us));
             s->exec();
         }
+        std::map<std::pair<std::string, std::string>, detail::ConflictEntityCount> totals;
+        for (const auto& [k, e] : d.entities) totals[{std::get<2>(k), std::get<3>(k)}].add(e);
+        for (const auto& [k, e] : totals) {
+            StatementUse s(*upsert_entity_total_);
+            bind_text(*s, 1, k.first);  // TEXT, like the hourly rows: a BLOB key would never match
+            bind_text(*s, 2, k.second);
+            s->bind(3, static_cast<std::int64_t>(e.conflicts));
+            s->bind(4, static_cast<std::int64_t>(e.last_seen_us));
+            s->exec();
+        }
         for (const auto& [k, n] : d.fields) {
             StatementUse s(*upsert_conflict_field_);
             key(*s, k);
@@ -1405,7 +1468,8 @@ private:
         try {
             auto it = read_statements_.find(sql);
             if (it == read_statements_.end()) {
-                if (read_statements_.size() >= 128) read_statements_.clear();  // bounded: filters combine
+                // Bounded: filters combine. Never while a statement of the cache is being stepped.
+                if (read_statements_.size() >= 128 && query_depth_ == 0) read_statements_.clear();
                 it = read_statements_.emplace(sql, SQLite::Statement(db, sql)).first;
             }
             StatementUse s(it->second);
@@ -1416,8 +1480,14 @@ private:
                 else
                     s->bindNoCopy(index, std::get<std::string>(binds[i]));
             }
+            ++query_depth_;  // a row callback may run a nested query (conflict_patterns does)
+            struct Leave {
+                int& depth;
+                ~Leave() { --depth; }
+            } leave{query_depth_};
+            // *s, not it->second: a nested query may rehash the cache (references stay valid).
             while (s->executeStep())
-                if (!row(it->second)) break;
+                if (!row(*s)) break;
         } catch (const SQLite::Exception& e) {
             throw to_storage_error(what, e);
         }
@@ -1430,12 +1500,14 @@ private:
     SQLite::Database writer_;
     std::optional<SQLite::Statement> insert_request_, insert_mutation_, insert_model_, add_counter_, counter_in_tx_,
         oldest_, victim_models_, delete_model_, delete_request_, select_rollup_, upsert_rollup_, next_rollup_width_,
-        delete_rollups_, upsert_conflict_client_, upsert_conflict_entity_, upsert_conflict_field_;
+        delete_rollups_, upsert_conflict_client_, upsert_conflict_entity_, upsert_conflict_field_,
+        upsert_entity_total_, delete_entity_totals_;
     std::vector<SQLite::Statement> delete_conflict_hours_;
     std::optional<detail::sqlite::FailureTables> failures_;
     std::mutex read_mutex_;
     std::unique_ptr<SQLite::Database> reader_;
     std::unordered_map<std::string, SQLite::Statement> read_statements_;
+    int query_depth_ = 0;  // guarded by the read lock, like read_statements_
 };
 
 }  // namespace
