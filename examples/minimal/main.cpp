@@ -106,6 +106,10 @@ int main(int argc, char** argv) {
         std::printf("conflict on %s %s (client %s): %s\n", c.model.c_str(), c.entity_id.c_str(), c.client_id.c_str(),
                     fields.c_str());
     }
+    // Failures grouped by model + reason + failing fields, with the sentence that explains each group.
+    for (const auto& g : observer->failures().groups({}))
+        std::printf("failure group %s (%llu): %s\n", g.fingerprint.c_str(), static_cast<unsigned long long>(g.count),
+                    g.explanation.c_str());
     auto s = rec.stats();
     std::printf("\nrecorder: offered %llu, written %llu, dropped %llu\n", static_cast<unsigned long long>(s.offered),
                 static_cast<unsigned long long>(s.written), static_cast<unsigned long long>(s.dropped));
