@@ -170,7 +170,7 @@ FailureRecord mutation_failure(const RequestRecord& r, const MutationRecord& m) 
     return f;
 }
 
-std::string mutation_client(const RequestRecord& r, const MutationRecord& m) {
+const std::string& mutation_client(const RequestRecord& r, const MutationRecord& m) {
     return m.client_id.empty() ? r.client_id : m.client_id;
 }
 
@@ -257,9 +257,13 @@ void PoisonRow::add(const PoisonRow& later) {
         *this = later;
         return;
     }
-    if (later.last_seen_us >= last_seen_us) {
-        if (!later.last_reason.empty()) last_reason = later.last_reason;
-        if (!later.last_request_id.empty()) last_request_id = later.last_request_id;
+    // Texts come from failed attempts only (applied ones carry none).
+    if (later.failures > 0 && (failures == 0 || later.last_seen_us >= last_seen_us)) {
+        client_id = later.client_id;
+        model = later.model;
+        entity_id = later.entity_id;
+        last_reason = later.last_reason;
+        last_request_id = later.last_request_id;
     }
     first_seen_us = std::min(first_seen_us, later.first_seen_us);
     last_seen_us = std::max(last_seen_us, later.last_seen_us);
@@ -355,7 +359,7 @@ FailureCounts failure_delta(const std::vector<CapturedRequest>& batch, std::vect
             d.clients[r.client_id].add(row);
         }
         for (const auto& m : c->mutations) {
-            const std::string client = mutation_client(r, m);
+            const std::string& client = mutation_client(r, m);
             const bool rejected = m.outcome == MutationOutcome::rejected;
             if (!client.empty()) {
                 auto& cm = d.client_models[{client, m.model}];
@@ -364,17 +368,19 @@ FailureCounts failure_delta(const std::vector<CapturedRequest>& batch, std::vect
             if (m.mutation_id.empty() || m.outcome == MutationOutcome::unknown) continue;
             const bool failed = rejected || m.outcome == MutationOutcome::conflict;
             PoisonRow p;
-            p.client_id = client;
-            p.model = m.model;
-            p.entity_id = m.entity_id;
             p.attempts = 1;
-            p.failures = failed ? 1 : 0;
-            p.failing_streak = failed ? 1 : 0;
-            p.streak_reset = !failed;
-            p.last_reason = failed ? (m.reason.empty() ? std::string(to_string(m.outcome)) : cut(m.reason, max_reason_bytes))
-                                   : std::string();
-            p.last_request_id = r.id;
             p.first_seen_us = p.last_seen_us = m.started_at_us;
+            if (failed) {  // applied attempts only reset rows that exist: no texts needed
+                p.client_id = client;
+                p.model = m.model;
+                p.entity_id = m.entity_id;
+                p.failures = 1;
+                p.failing_streak = 1;
+                p.last_reason = m.reason.empty() ? std::string(to_string(m.outcome)) : cut(m.reason, max_reason_bytes);
+                p.last_request_id = r.id;
+            } else {
+                p.streak_reset = true;
+            }
             d.poison[m.mutation_id].add(p);
         }
     }

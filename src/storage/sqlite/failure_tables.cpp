@@ -85,8 +85,7 @@ CREATE TABLE clients (
     conflicted_requests INTEGER NOT NULL,
     failing_streak      INTEGER NOT NULL
 );
-CREATE INDEX ix_clients_seen   ON clients (last_seen, seq);
-CREATE INDEX ix_clients_streak ON clients (failing_streak, last_seen, seq);
+CREATE INDEX ix_clients_seen ON clients (last_seen, seq);  -- also serves the stuck filter
 CREATE TABLE client_models (
     client_id TEXT NOT NULL,
     model     TEXT NOT NULL,
@@ -223,6 +222,8 @@ FailureTables::FailureTables(SQLite::Database& db)
                      "ELSE failing_streak + excluded.failing_streak END, "
                      "first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)"),
       // Applied attempts only touch ids that failed before (no row: nothing to do).
+      find_poison_(db,
+                   "SELECT mutation_id FROM poison_candidates WHERE mutation_id IN (SELECT value FROM json_each(?))"),
       update_poison_(db,
                      "UPDATE poison_candidates SET attempts = attempts + ?1, failing_streak = 0, "
                      "last_seen = max(last_seen, ?2) WHERE mutation_id = ?3") {
@@ -319,15 +320,30 @@ void FailureTables::write(const FailureCounts& d, const std::vector<FailureRecor
         s->bind(6, static_cast<std::int64_t>(c.last_seen_us));
         s->exec();
     }
-    for (const auto& [mid, p] : d.poison) {
-        if (p.failures == 0) {
+    // Applied attempts matter only for ids that failed before, which almost none did: one
+    // statement finds those among the whole batch instead of one UPDATE per mutation.
+    std::vector<std::string> applied;
+    for (const auto& [mid, p] : d.poison)
+        if (p.failures == 0) applied.push_back(mid);
+    if (!applied.empty()) {
+        std::vector<std::string> known;
+        {
+            StatementUse s(find_poison_);
+            const std::string ids = strings_json(applied);
+            bind_text(*s, 1, ids);
+            while (s->executeStep()) known.push_back(col_str(*s, 0));
+        }
+        for (const auto& mid : known) {
+            const PoisonRow& p = d.poison.at(mid);
             StatementUse s(update_poison_);
             bind_u64(*s, 1, p.attempts);
             s->bind(2, static_cast<std::int64_t>(p.last_seen_us));
             bind_text(*s, 3, mid);
             s->exec();
-            continue;
         }
+    }
+    for (const auto& [mid, p] : d.poison) {
+        if (p.failures == 0) continue;
         StatementUse s(upsert_poison_);
         bind_text(*s, 1, mid);
         bind_text(*s, 2, p.client_id);

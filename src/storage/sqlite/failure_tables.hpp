@@ -44,7 +44,7 @@ public:
 
 private:
     SQLite::Statement insert_failure_, upsert_group_, upsert_group_client_, upsert_bucket_, upsert_client_,
-        upsert_client_model_, upsert_poison_, update_poison_;
+        upsert_client_model_, upsert_poison_, find_poison_, update_poison_;
     std::vector<SQLite::Statement> prune_;
 };
 
