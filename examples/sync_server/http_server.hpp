@@ -1,0 +1,63 @@
+#pragma once
+// Boost.Beast HTTP front end of the example server: an io_context run by a small thread
+// pool, keep-alive connections, a 16 MiB body limit (413 JSON error), the Tether sync
+// routes, recording of every push and pull, and a hook through which a dashboard router
+// can take requests the sync routes do not handle.
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "sync_engine.hpp"
+#include "tether/recorder.hpp"
+
+namespace example {
+
+using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
+using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
+
+/// Offered every request that is not a sync route (before the 404). Fill `response` and
+/// return true when handled; return false to leave it to the server. Runs on an I/O
+/// thread; must not throw (an exception is answered with 500).
+using DashboardHook = std::function<bool(const HttpRequest& request, HttpResponse& response)>;
+
+struct HttpOptions {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8080;  ///< 0 = let the OS pick a free port
+    unsigned threads = 4;
+    std::size_t body_limit = 16u << 20;
+    std::chrono::seconds idle_timeout{60};   ///< keep-alive connections idle longer are closed
+    std::chrono::seconds shutdown_grace{5};  ///< in-flight requests get this long to finish
+};
+
+class HttpServer {
+public:
+    /// `engine` and `recorder` (null = do not record) must outlive the server.
+    HttpServer(HttpOptions options, SyncEngine& engine, tether::Recorder* recorder);
+    ~HttpServer();
+    HttpServer(const HttpServer&) = delete;
+    HttpServer& operator=(const HttpServer&) = delete;
+
+    /// Install before start(); see DashboardHook.
+    void set_dashboard_hook(DashboardHook hook);
+
+    /// Binds and listens; returns the real port. Throws std::system_error on failure.
+    std::uint16_t start();
+
+    /// Serves until SIGINT/SIGTERM or stop(): stops accepting, lets in-flight requests
+    /// finish (up to shutdown_grace), closes idle connections, then returns.
+    void run();
+
+    /// Begin the shutdown described above. Callable from any thread.
+    void stop();
+
+private:
+    friend class Session;  // one connection, defined in http_server.cpp
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace example

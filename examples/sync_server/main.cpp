@@ -1,0 +1,234 @@
+// tether-example-server: a real Tether sync server (push/pull over HTTP, SQLite application
+// database) that records every exchange with tether-pro. See README.md.
+#include <boost/system/system_error.hpp>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include "http_server.hpp"
+#include "sync_engine.hpp"
+#include "tether/observer.hpp"
+#include "tether/sqlite_storage.hpp"
+
+namespace {
+
+constexpr const char* usage = R"(usage: tether-example-server [options]
+
+A Tether sync server (POST /sync/push, POST /sync/pull) recording its traffic with tether-pro.
+
+  --host HOST             address to listen on (default 127.0.0.1)
+  --port PORT             port, 0 = pick a free one (default 8080)
+  --threads N             I/O threads (default 4)
+  --data FILE             application database, SQLite (default tether-example-app.db)
+  --observer-db URL       where tether-pro stores captures: a SQLite file, sqlite:PATH or
+                          "memory" (default tether-observer.db)
+  --instance NAME         instance name recorded with every exchange (default "default")
+  --no-observer           do not record anything
+  --strict-duplicates     re-pushed mutation ids are rejected as "duplicate" (default: reported applied)
+  --token TOKEN           bearer token for the dashboard (kept for the dashboard mount)
+  --replay-live           allow live replay from the dashboard (kept for the dashboard mount)
+  -h, --help              this text
+
+Prints "listening on http://HOST:PORT" once ready. SIGINT/SIGTERM shut down cleanly.
+Exit status: 0 after a clean shutdown, 1 when startup fails, 2 for bad flags.
+)";
+
+/// Settings for the dashboard routes. Nothing consumes them yet: they are handed to the
+/// Beast dashboard adapter once it is mounted through HttpServer::set_dashboard_hook.
+struct DashboardSettings {
+    std::string token;         ///< bearer token required by the dashboard ("" = loopback only)
+    bool replay_live = false;  ///< replay.live_enabled
+};
+
+struct Options {
+    example::HttpOptions http;
+    std::string data = "tether-example-app.db";
+    std::string observer_db = "tether-observer.db";
+    std::string instance;
+    bool observe = true;
+    bool strict_duplicates = false;
+    DashboardSettings dashboard;
+};
+
+struct FlagError {
+    std::string message;
+};
+
+template <class T>
+bool parse_number(std::string_view s, T& out, T min, T max) {
+    T v{};
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || ptr != s.data() + s.size() || v < min || v > max) return false;
+    out = v;
+    return true;
+}
+
+// Accepts "--flag value" and "--flag=value".
+std::optional<Options> parse_flags(int argc, char** argv, FlagError& error, bool& help) {
+    Options o;
+    auto fail = [&](std::string message) {
+        error.message = std::move(message);
+        return std::optional<Options>();
+    };
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        std::optional<std::string> inline_value;
+        if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string_view::npos) {
+            inline_value = std::string(arg.substr(eq + 1));
+            arg = arg.substr(0, eq);
+        }
+        auto value = [&]() -> std::optional<std::string> {
+            if (inline_value) return inline_value;
+            if (i + 1 < argc) return std::string(argv[++i]);
+            error.message = std::string(arg) + " needs a value";
+            return std::nullopt;
+        };
+        auto flag_only = [&]() {
+            if (!inline_value) return true;
+            error.message = std::string(arg) + " takes no value";
+            return false;
+        };
+        if (arg == "-h" || arg == "--help") {
+            help = true;
+            return o;
+        } else if (arg == "--host") {
+            auto v = value();
+            if (!v) return std::nullopt;
+            if (v->empty()) return fail("--host must not be empty");
+            o.http.host = *v;
+        } else if (arg == "--port") {
+            auto v = value();
+            if (!v) return std::nullopt;
+            if (!parse_number<std::uint16_t>(*v, o.http.port, 0, 65535))
+                return fail("--port \"" + *v + "\" is not a port number (0-65535)");
+        } else if (arg == "--threads") {
+            auto v = value();
+            if (!v) return std::nullopt;
+            if (!parse_number<unsigned>(*v, o.http.threads, 1, 64))
+                return fail("--threads \"" + *v + "\" must be an integer from 1 to 64");
+        } else if (arg == "--data") {
+            auto v = value();
+            if (!v) return std::nullopt;
+            if (v->empty()) return fail("--data must name a file");
+            o.data = *v;
+        } else if (arg == "--observer-db") {
+            auto v = value();
+            if (!v) return std::nullopt;
+            if (v->empty()) return fail("--observer-db must name a file, sqlite:PATH or memory");
+            o.observer_db = *v;
+        } else if (arg == "--instance") {
+            auto v = value();
+            if (!v) return std::nullopt;
+            if (v->empty()) return fail("--instance must not be empty");
+            o.instance = *v;
+        } else if (arg == "--token") {
+            auto v = value();
+            if (!v) return std::nullopt;
+            if (v->empty()) return fail("--token must not be empty");
+            o.dashboard.token = *v;
+        } else if (arg == "--replay-live") {
+            if (!flag_only()) return std::nullopt;
+            o.dashboard.replay_live = true;
+        } else if (arg == "--no-observer") {
+            if (!flag_only()) return std::nullopt;
+            o.observe = false;
+        } else if (arg == "--strict-duplicates") {
+            if (!flag_only()) return std::nullopt;
+            o.strict_duplicates = true;
+        } else {
+            error.message = "unknown argument \"" + std::string(arg) + "\"";
+            return std::nullopt;
+        }
+    }
+    return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    FlagError flag_error;
+    bool help = false;
+    auto options = parse_flags(argc, argv, flag_error, help);
+    if (help) {
+        std::fputs(usage, stdout);
+        return 0;
+    }
+    if (!options) {
+        std::fprintf(stderr, "tether-example-server: %s (see --help)\n", flag_error.message.c_str());
+        return 2;
+    }
+
+    std::unique_ptr<tether::Observer> observer;
+    if (options->observe) {
+        try {
+            tether::Config config;
+            if (!options->instance.empty()) config.instance = options->instance;
+            config.storage.url = options->observer_db;
+            observer = tether::Observer::builder().config(config).storage(tether::open_storage(config.storage)).build();
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "tether-example-server: cannot open the observer database \"%s\": %s\n",
+                         options->observer_db.c_str(), e.what());
+            return 1;
+        }
+    }
+
+    std::unique_ptr<example::AppDb> db;
+    try {
+        db = std::make_unique<example::AppDb>(options->data);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "tether-example-server: cannot open the application database \"%s\": %s\n",
+                     options->data.c_str(), e.what());
+        return 1;
+    }
+
+    tether::SystemClock clock;
+    example::EngineOptions engine_options;
+    engine_options.strict_duplicates = options->strict_duplicates;
+    example::SyncEngine engine(std::move(db), example::ModelRegistry::standard(), engine_options, clock);
+    engine.use_default_resolvers();
+
+    example::HttpServer server(options->http, engine, observer ? &observer->recorder() : nullptr);
+    // The dashboard adapter will be installed here with server.set_dashboard_hook(…),
+    // configured from options->dashboard (token, replay_live).
+    (void)options->dashboard;
+
+    std::uint16_t port = 0;
+    try {
+        port = server.start();
+    } catch (const std::exception& e) {
+        // system_error::what() carries Boost's source location; the code's message is enough.
+        const auto* se = dynamic_cast<const boost::system::system_error*>(&e);
+        std::fprintf(stderr, "tether-example-server: cannot listen on %s:%u: %s\n", options->http.host.c_str(),
+                     static_cast<unsigned>(options->http.port), se ? se->code().message().c_str() : e.what());
+        return 1;
+    }
+    const bool v6 = options->http.host.find(':') != std::string::npos;
+    std::fprintf(stderr, "tether-example-server: app db %s, observer %s%s\n", options->data.c_str(),
+                 observer ? observer->storage().describe().c_str() : "off",
+                 options->strict_duplicates ? ", strict duplicates" : "");
+    std::printf("listening on http://%s%s%s:%u\n", v6 ? "[" : "", options->http.host.c_str(), v6 ? "]" : "",
+                static_cast<unsigned>(port));
+    std::fflush(stdout);
+
+    server.run();
+
+    if (observer) {
+        auto& recorder = observer->recorder();
+        if (!recorder.flush(std::chrono::seconds(10)))
+            std::fprintf(stderr, "tether-example-server: the recorder did not drain within 10 s\n");
+        const auto s = recorder.stats();
+        std::fprintf(stderr, "tether-example-server: recorded %llu exchanges (%llu written, %llu dropped)\n",
+                     static_cast<unsigned long long>(s.offered), static_cast<unsigned long long>(s.written),
+                     static_cast<unsigned long long>(s.dropped));
+        observer.reset();  // stops the writer thread
+    }
+    std::fprintf(stderr, "tether-example-server: stopped\n");
+    return 0;
+}
