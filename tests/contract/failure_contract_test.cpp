@@ -7,33 +7,15 @@
 #include <map>
 #include <set>
 
-#include "support/temp_dir.hpp"
+#include "support/backends.hpp"
 #include "tether/errors.hpp"
 #include "tether/failure_store.hpp"
 #include "tether/storage.hpp"
-#ifdef TETHER_HAVE_SQLITE
-#include "tether/sqlite_storage.hpp"
-#endif
 
 using namespace tether;
 
 namespace {
 
-struct MemoryBackend {
-    std::shared_ptr<Storage> storage = make_memory_storage();
-};
-#ifdef TETHER_HAVE_SQLITE
-struct SqliteBackend {
-    test::TempDir dir;
-    std::shared_ptr<Storage> storage = open_sqlite_storage({dir.file("failures.db")});
-};
-struct SqliteMemoryBackend {
-    std::shared_ptr<Storage> storage = open_sqlite_storage({":memory:"});
-};
-#define TETHER_FAILURE_BACKENDS MemoryBackend, SqliteBackend, SqliteMemoryBackend
-#else
-#define TETHER_FAILURE_BACKENDS MemoryBackend
-#endif
 
 constexpr Micros H0 = 1'795'600'800'000'000;  // a whole hour
 constexpr Micros MIN = 60'000'000;
@@ -139,7 +121,7 @@ std::vector<FailureRecord> walk(Storage& st, const FailureFilter& f, std::size_t
 }  // namespace
 
 TEMPLATE_TEST_CASE("failure contract: rows with context, newest first, filters across pages", "[storage][contract][failures]",
-                   TETHER_FAILURE_BACKENDS) {
+                   TETHER_STORAGE_BACKENDS) {
     TestType b;
     Storage& st = *b.storage;
 
@@ -271,7 +253,7 @@ TEMPLATE_TEST_CASE("failure contract: rows with context, newest first, filters a
 }
 
 TEMPLATE_TEST_CASE("failure contract: groups count, order, filter, trend and explain", "[storage][contract][failures]",
-                   TETHER_FAILURE_BACKENDS) {
+                   TETHER_STORAGE_BACKENDS) {
     TestType b;
     Storage& st = *b.storage;
     const Micros now = H0 + 2 * one_hour_us + 30 * MIN;  // 02:30
@@ -404,7 +386,7 @@ TEMPLATE_TEST_CASE("failure contract: groups count, order, filter, trend and exp
 }
 
 TEMPLATE_TEST_CASE("failure contract: clients, streaks and stuck flags", "[storage][contract][failures]",
-                   TETHER_FAILURE_BACKENDS) {
+                   TETHER_STORAGE_BACKENDS) {
     TestType b;
     Storage& st = *b.storage;
     FailureThresholds t;  // stuck after 3
@@ -498,7 +480,7 @@ TEMPLATE_TEST_CASE("failure contract: clients, streaks and stuck flags", "[stora
     }
 }
 
-TEMPLATE_TEST_CASE("failure contract: poison mutations", "[storage][contract][failures]", TETHER_FAILURE_BACKENDS) {
+TEMPLATE_TEST_CASE("failure contract: poison mutations", "[storage][contract][failures]", TETHER_STORAGE_BACKENDS) {
     TestType b;
     Storage& st = *b.storage;
     FailureThresholds t;  // poison after 3
@@ -554,7 +536,7 @@ TEMPLATE_TEST_CASE("failure contract: poison mutations", "[storage][contract][fa
 }
 
 TEMPLATE_TEST_CASE("failure contract: failures commit with their batch or not at all", "[storage][contract][failures]",
-                   TETHER_FAILURE_BACKENDS) {
+                   TETHER_STORAGE_BACKENDS) {
     TestType b;
     Storage& st = *b.storage;
     Push good(1, "c-1", H0);

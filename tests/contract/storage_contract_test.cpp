@@ -11,6 +11,7 @@
 #include <thread>
 #include <tuple>
 
+#include "support/backends.hpp"
 #include "support/temp_dir.hpp"
 #include "tether/errors.hpp"
 #include "tether/storage.hpp"
@@ -52,23 +53,6 @@ struct JoinOnExit {
     }
 };
 
-struct MemoryBackend {
-    std::shared_ptr<Storage> storage = make_memory_storage();
-};
-
-#ifdef TETHER_HAVE_SQLITE
-struct SqliteBackend {
-    test::TempDir dir;
-    std::shared_ptr<Storage> storage = open_sqlite_storage({dir.file("contract.db")});
-};
-// ":memory:" runs with a single shared connection: a different code path worth covering.
-struct SqliteMemoryBackend {
-    std::shared_ptr<Storage> storage = open_sqlite_storage({":memory:"});
-};
-#define TETHER_STORAGE_BACKENDS MemoryBackend, SqliteBackend, SqliteMemoryBackend
-#else
-#define TETHER_STORAGE_BACKENDS MemoryBackend
-#endif
 
 constexpr Micros T0 = 1'700'000'000'000'000;
 

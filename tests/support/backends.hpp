@@ -20,4 +20,23 @@ struct SqliteFileBackend {
 };
 #endif
 
+/// Fresh stores for TEMPLATE_TEST_CASE(…, TETHER_STORAGE_BACKENDS): each instance owns a new,
+/// empty storage in `storage`. ":memory:" SQLite runs on a single shared connection, a
+/// different code path from a file.
+struct FreshMemory {
+    std::shared_ptr<Storage> storage = make_memory_storage();
+};
+#ifdef TETHER_HAVE_SQLITE
+struct FreshSqliteFile {
+    TempDir dir;
+    std::shared_ptr<Storage> storage = open_sqlite_storage({dir.file("contract.db")});
+};
+struct FreshSqliteMemory {
+    std::shared_ptr<Storage> storage = open_sqlite_storage({":memory:"});
+};
+#define TETHER_STORAGE_BACKENDS tether::test::FreshMemory, tether::test::FreshSqliteFile, tether::test::FreshSqliteMemory
+#else
+#define TETHER_STORAGE_BACKENDS tether::test::FreshMemory
+#endif
+
 }  // namespace tether::test
