@@ -2,7 +2,6 @@
 // bursts, conflicts, validation failures, missing entities, duplicates, a broken client
 // release, pulls with cursors) against a sync server. See README.md.
 #include <atomic>
-#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -15,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/flags.hpp"
 #include "http_client.hpp"
 #include "simulation.hpp"
 #include "summary.hpp"
@@ -52,28 +52,15 @@ struct Options {
     std::string summary_json;
 };
 
-template <class T>
-bool parse_number(const std::string& s, T& out, T min, T max) {
-    T v{};
-    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || ptr != s.data() + s.size() || !(v >= min) || !(v <= max)) return false;
-    out = v;
-    return true;
-}
-
 std::optional<Options> parse_flags(int argc, char** argv, std::string& error, bool& help) {
     Options o;
     auto fail = [&](std::string message) {
         error = std::move(message);
         return std::optional<Options>();
     };
-    for (int i = 1; i < argc; ++i) {
-        std::string_view arg = argv[i];
-        std::optional<std::string> inline_value;
-        if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string_view::npos) {
-            inline_value = std::string(arg.substr(eq + 1));
-            arg = arg.substr(0, eq);
-        }
+    example::FlagReader flags(argc, argv);
+    while (flags.next()) {
+        const std::string_view arg = flags.name();
         if (arg == "-h" || arg == "--help") {
             help = true;
             return o;
@@ -82,40 +69,36 @@ std::optional<Options> parse_flags(int argc, char** argv, std::string& error, bo
                                                          "--duration", "--rate",    "--concurrency",
                                                          "--seed",     "--timeout", "--summary-json"};
         if (!known.count(arg)) return fail("unknown argument \"" + std::string(arg) + "\"");
-        std::string v;
-        if (inline_value)
-            v = *inline_value;
-        else if (i + 1 < argc)
-            v = argv[++i];
-        else
-            return fail(std::string(arg) + " needs a value");
+        auto value = flags.value();
+        if (!value) return fail(flags.error);
+        const std::string& v = *value;
 
         if (arg == "--url") {
             o.url = v;
         } else if (arg == "--clients") {
-            if (!parse_number<unsigned>(v, o.clients, 1, 100'000))
+            if (!example::parse_number<unsigned>(v, o.clients, 1, 100'000))
                 return fail("--clients \"" + v + "\" must be an integer from 1 to 100000");
         } else if (arg == "--requests") {
             std::uint64_t n = 0;
-            if (!parse_number<std::uint64_t>(v, n, 1, UINT64_MAX))
+            if (!example::parse_number<std::uint64_t>(v, n, 1, UINT64_MAX))
                 return fail("--requests \"" + v + "\" must be a positive integer");
             o.requests = n;
         } else if (arg == "--duration") {
             double d = 0;
-            if (!parse_number<double>(v, d, 0.001, 31'536'000.0))
+            if (!example::parse_number<double>(v, d, 0.001, 31'536'000.0))
                 return fail("--duration \"" + v + "\" must be a positive number of seconds");
             o.duration_s = d;
         } else if (arg == "--rate") {
-            if (!parse_number<double>(v, o.rate, 0.0, 1e7))
+            if (!example::parse_number<double>(v, o.rate, 0.0, 1e7))
                 return fail("--rate \"" + v + "\" must be a number >= 0 (requests per second)");
         } else if (arg == "--concurrency") {
-            if (!parse_number<unsigned>(v, o.concurrency, 1, 256))
+            if (!example::parse_number<unsigned>(v, o.concurrency, 1, 256))
                 return fail("--concurrency \"" + v + "\" must be an integer from 1 to 256");
         } else if (arg == "--seed") {
-            if (!parse_number<std::uint64_t>(v, o.seed, 0, UINT64_MAX))
+            if (!example::parse_number<std::uint64_t>(v, o.seed, 0, UINT64_MAX))
                 return fail("--seed \"" + v + "\" must be a non-negative integer");
         } else if (arg == "--timeout") {
-            if (!parse_number<unsigned>(v, o.timeout_s, 1, 3600))
+            if (!example::parse_number<unsigned>(v, o.timeout_s, 1, 3600))
                 return fail("--timeout \"" + v + "\" must be an integer from 1 to 3600");
         } else if (arg == "--summary-json") {
             if (v.empty()) return fail("--summary-json needs a file name");

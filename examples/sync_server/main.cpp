@@ -1,7 +1,6 @@
 // tether-example-server: a real Tether sync server (push/pull over HTTP, SQLite application
 // database) that records every exchange with tether-pro. See README.md.
 #include <boost/system/system_error.hpp>
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -12,6 +11,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "common/flags.hpp"
 #include "http_server.hpp"
 #include "sync_engine.hpp"
 #include "tether/observer.hpp"
@@ -61,15 +61,6 @@ struct FlagError {
     std::string message;
 };
 
-template <class T>
-bool parse_number(std::string_view s, T& out, T min, T max) {
-    T v{};
-    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || ptr != s.data() + s.size() || v < min || v > max) return false;
-    out = v;
-    return true;
-}
-
 // Accepts "--flag value" and "--flag=value".
 std::optional<Options> parse_flags(int argc, char** argv, FlagError& error, bool& help) {
     Options o;
@@ -77,24 +68,19 @@ std::optional<Options> parse_flags(int argc, char** argv, FlagError& error, bool
         error.message = std::move(message);
         return std::optional<Options>();
     };
-    for (int i = 1; i < argc; ++i) {
-        std::string_view arg = argv[i];
-        std::optional<std::string> inline_value;
-        if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string_view::npos) {
-            inline_value = std::string(arg.substr(eq + 1));
-            arg = arg.substr(0, eq);
-        }
-        auto value = [&]() -> std::optional<std::string> {
-            if (inline_value) return inline_value;
-            if (i + 1 < argc) return std::string(argv[++i]);
-            error.message = std::string(arg) + " needs a value";
-            return std::nullopt;
-        };
-        auto flag_only = [&]() {
-            if (!inline_value) return true;
-            error.message = std::string(arg) + " takes no value";
-            return false;
-        };
+    example::FlagReader flags(argc, argv);
+    auto value = [&] {
+        auto v = flags.value();
+        if (!v) error.message = flags.error;
+        return v;
+    };
+    auto flag_only = [&] {
+        if (flags.no_value()) return true;
+        error.message = flags.error;
+        return false;
+    };
+    while (flags.next()) {
+        const std::string_view arg = flags.name();
         if (arg == "-h" || arg == "--help") {
             help = true;
             return o;
@@ -106,12 +92,12 @@ std::optional<Options> parse_flags(int argc, char** argv, FlagError& error, bool
         } else if (arg == "--port") {
             auto v = value();
             if (!v) return std::nullopt;
-            if (!parse_number<std::uint16_t>(*v, o.http.port, 0, 65535))
+            if (!example::parse_number<std::uint16_t>(*v, o.http.port, 0, 65535))
                 return fail("--port \"" + *v + "\" is not a port number (0-65535)");
         } else if (arg == "--threads") {
             auto v = value();
             if (!v) return std::nullopt;
-            if (!parse_number<unsigned>(*v, o.http.threads, 1, 64))
+            if (!example::parse_number<unsigned>(*v, o.http.threads, 1, 64))
                 return fail("--threads \"" + *v + "\" must be an integer from 1 to 64");
         } else if (arg == "--data") {
             auto v = value();

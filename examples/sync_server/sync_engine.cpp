@@ -96,6 +96,27 @@ std::optional<json::value> parse_json(std::string_view text, std::string& error)
     return std::nullopt;
 }
 
+// The body of a push or pull as a JSON object with a non-empty client_id, or the 400/422
+// answer that refuses it; `shape` describes the expected object in the message.
+std::optional<SyncResult> parse_request(std::string_view body, std::string_view shape, json::value& doc) {
+    std::string parse_error;
+    auto parsed = parse_json(body, parse_error);
+    if (!parsed)
+        return request_error(400, "invalid_json",
+                             "request body is not valid JSON: " + parse_error + "; expected an object " +
+                                 std::string(shape));
+    if (!parsed->is_object())
+        return request_error(422, "invalid_request",
+                             std::string("request body is ") + kind_name(*parsed) + "; expected an object " +
+                                 std::string(shape));
+    if (!non_empty_string(parsed->get_object(), "client_id"))
+        return request_error(422, "invalid_request",
+                             "client_id " + describe(parsed->get_object(), "client_id") +
+                                 "; expected a non-empty string");
+    doc = std::move(*parsed);
+    return std::nullopt;
+}
+
 ConflictDecision LastWriteWins::resolve(const ConflictInput& in) const {
     ConflictDecision d;
     d.resolution = tether::Resolution::server_wins;
@@ -172,21 +193,10 @@ struct SyncEngine::PushContext {
 
 SyncResult SyncEngine::push(std::string_view body) {
     try {
-        std::string parse_error;
-        auto doc = parse_json(body, parse_error);
-        if (!doc)
-            return request_error(400, "invalid_json",
-                                 "request body is not valid JSON: " + parse_error +
-                                     "; expected an object {\"client_id\": …, \"mutations\": […]}");
-        if (!doc->is_object())
-            return request_error(422, "invalid_request",
-                                 std::string("request body is ") + kind_name(*doc) +
-                                     "; expected an object {\"client_id\": …, \"mutations\": […]}");
-        const json::object& req = doc->get_object();
+        json::value doc;
+        if (auto refused = parse_request(body, R"({"client_id": …, "mutations": […]})", doc)) return *refused;
+        const json::object& req = doc.get_object();
         const json::string* client_id = non_empty_string(req, "client_id");
-        if (!client_id)
-            return request_error(422, "invalid_request",
-                                 "client_id " + describe(req, "client_id") + "; expected a non-empty string");
         const json::value* muts = req.if_contains("mutations");
         if (!muts || !muts->is_array())
             return request_error(422, "invalid_request",
@@ -385,20 +395,10 @@ void SyncEngine::apply_mutation(PushContext& ctx, const json::object& m, std::si
 
 SyncResult SyncEngine::pull(std::string_view body) {
     try {
-        std::string parse_error;
-        auto doc = parse_json(body, parse_error);
-        if (!doc)
-            return request_error(400, "invalid_json",
-                                 "request body is not valid JSON: " + parse_error +
-                                     "; expected an object {\"client_id\": …, \"last_sync_cursor\": …, \"limit\": …}");
-        if (!doc->is_object())
-            return request_error(422, "invalid_request",
-                                 std::string("request body is ") + kind_name(*doc) +
-                                     "; expected an object {\"client_id\": …, \"last_sync_cursor\": …, \"limit\": …}");
-        const json::object& req = doc->get_object();
-        if (!non_empty_string(req, "client_id"))
-            return request_error(422, "invalid_request",
-                                 "client_id " + describe(req, "client_id") + "; expected a non-empty string");
+        json::value doc;
+        if (auto refused = parse_request(body, R"({"client_id": …, "last_sync_cursor": …, "limit": …})", doc))
+            return *refused;
+        const json::object& req = doc.get_object();
 
         Micros cursor = 0;
         bool has_cursor = false;
