@@ -387,15 +387,37 @@ FailureCounts failure_delta(const std::vector<CapturedRequest>& batch, std::vect
     return d;
 }
 
-TrendRange trend_range(Micros now_us) noexcept {
-    TrendRange r;
-    r.last_to = failure_bucket(now_us) + B;
-    r.last_from = r.last_to - 12 * B;
-    r.prev_from = r.last_from - 12 * B;
-    return r;
+GroupBuckets::GroupBuckets(Micros now_us, bool hourly) noexcept
+    : last_to_(failure_bucket(now_us) + B),
+      hours_from_(floor_to(now_us, one_hour_us) - 23 * one_hour_us),
+      hourly_(hourly) {
+    last_from_ = last_to_ - 12 * B;
+    prev_from_ = last_from_ - 12 * B;
 }
 
-Micros hourly_from(Micros now_us) noexcept { return floor_to(now_us, one_hour_us) - 23 * one_hour_us; }
+Micros GroupBuckets::from_us() const noexcept { return hourly_ ? std::min(prev_from_, hours_from_) : prev_from_; }
+Micros GroupBuckets::to_us() const noexcept {
+    return hourly_ ? std::max(last_to_, hours_from_ + 24 * one_hour_us) : last_to_;
+}
+
+void GroupBuckets::add(Micros start, std::uint64_t n) {
+    if (start >= last_from_ && start < last_to_) last_ += n;
+    if (start >= prev_from_ && start < last_from_) previous_ += n;
+    if (hourly_ && start >= hours_from_ && start < hours_from_ + 24 * one_hour_us)
+        per_hour_[start - (start - hours_from_) % one_hour_us] += n;  // buckets line up with hours
+}
+
+void GroupBuckets::finish(FailureGroup& g) const {
+    g.last_hour = last_;
+    g.previous_hour = previous_;
+    g.hourly.clear();
+    if (!hourly_) return;
+    for (int h = 0; h < 24; ++h) {
+        const Micros start = hours_from_ + h * one_hour_us;
+        auto it = per_hour_.find(start);
+        g.hourly.push_back({start, it == per_hour_.end() ? 0 : it->second});
+    }
+}
 
 std::string explain(const FailureGroup& g) {
     std::string s;
@@ -454,11 +476,7 @@ void finish_group(FailureGroup& g, const FailureThresholds& t) {
     g.explanation = explain(g);
 }
 
-void validate_limit(std::size_t limit) {
-    if (limit == 0 || limit > PageRequest::max_limit)
-        throw InvalidArgument("limit", "must be between 1 and " + std::to_string(PageRequest::max_limit) + ", got " +
-                                           std::to_string(limit));
-}
+void validate_limit(std::size_t limit) { validate_page(PageRequest{limit, {}}); }
 
 ClientSummary client_summary(const std::string& client_id, const ClientRow& row, const FailureThresholds& t) {
     ClientSummary s;

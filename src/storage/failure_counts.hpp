@@ -106,15 +106,25 @@ struct FailureCounts {
 /// What `batch` adds to the counts, and its failure rows (appended to `failures`).
 FailureCounts failure_delta(const std::vector<CapturedRequest>& batch, std::vector<FailureRecord>& failures);
 
-/// Trend windows for `now`: [last_from, last_to) is the hour up to now, [prev_from, last_from)
-/// the hour before, both in whole buckets (the current bucket counts to the last hour).
-struct TrendRange {
-    Micros prev_from = 0, last_from = 0, last_to = 0;
-};
-TrendRange trend_range(Micros now_us) noexcept;
+/// Turns a group's 5-minute bucket counts into its trend and, when `hourly`, its 24 hours up
+/// to now. The trend's last hour is the 12 buckets that end with the one holding `now`, the
+/// previous hour the 12 before; the hours are the 24 that end with the hour holding `now`.
+class GroupBuckets {
+public:
+    GroupBuckets(Micros now_us, bool hourly) noexcept;
+    /// Bucket starts outside [from_us, to_us) do not matter: backends need not read them.
+    Micros from_us() const noexcept;
+    Micros to_us() const noexcept;
+    void add(Micros bucket_start, std::uint64_t count);
+    /// Sets last_hour, previous_hour and (when hourly) hourly.
+    void finish(FailureGroup& group) const;
 
-/// The 24 hour starts that end with the hour holding `now`.
-Micros hourly_from(Micros now_us) noexcept;
+private:
+    Micros prev_from_, last_from_, last_to_, hours_from_;
+    bool hourly_;
+    std::uint64_t last_ = 0, previous_ = 0;
+    std::map<Micros, std::uint64_t> per_hour_;
+};
 
 /// Finishes a group whose top_clients hold every candidate client (failures and attempts
 /// set): ratio, systematic flags, order (systematic first, then failures desc, then id),
@@ -141,7 +151,7 @@ struct FailureTables {
     Page<FailureRecord> list(const FailureFilter& filter, const PageRequest& page) const;
     std::vector<FailureGroup> groups(const FailureGroupQuery& query, const FailureThresholds& t) const;
     std::optional<FailureGroup> group(std::string_view fingerprint, std::string_view instance, Micros now_us,
-                                      const FailureThresholds& t) const;
+                                      const FailureThresholds& t, bool hourly = true) const;
     Page<ClientSummary> clients(const ClientFilter& filter, const PageRequest& page, const FailureThresholds& t) const;
     std::optional<ClientSummary> client(std::string_view client_id, const FailureThresholds& t) const;
     std::vector<ClientModelCounts> client_models(std::string_view client_id) const;

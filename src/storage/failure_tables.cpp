@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "storage/failure_counts.hpp"
+#include "storage/memory/keyset_page.hpp"
 #include "tether/errors.hpp"
 
 namespace tether::detail {
@@ -16,9 +17,7 @@ bool matches(const FailureRecord& f, const FailureFilter& q) {
     if (!q.reason.empty() && f.reason != q.reason) return false;
     if (!q.instance.empty() && f.instance != q.instance) return false;
     if (q.kind && f.kind != *q.kind) return false;
-    if (q.from_us && f.started_at_us < *q.from_us) return false;
-    if (q.to_us && f.started_at_us >= *q.to_us) return false;
-    return true;
+    return true;  // the time range bounds the keyset walk
 }
 
 template <class Map, class F>
@@ -50,24 +49,13 @@ void FailureTables::erase_request(const std::string& request_id, const std::vect
 
 Page<FailureRecord> FailureTables::list(const FailureFilter& filter, const PageRequest& page) const {
     validate_page(page);
-    std::optional<CursorKey> c;
-    if (!page.cursor.empty()) c = decode_cursor(page.cursor);
-    auto it = c ? rows.lower_bound({c->primary, c->id}) : rows.end();
-    Page<FailureRecord> out;
-    while (it != rows.begin()) {
-        --it;
-        if (!matches(it->second, filter)) continue;
-        if (out.items.size() == page.limit) {
-            out.next_cursor = encode_cursor({out.items.back().started_at_us, out.items.back().id});
-            break;
-        }
-        out.items.push_back(it->second);
-    }
-    return out;
+    return keyset_page(
+        rows, filter.from_us, filter.to_us, page, [&](const auto& kv) { return matches(kv.second, filter); },
+        [](const auto& kv) { return kv.second; });
 }
 
 std::optional<FailureGroup> FailureTables::group(std::string_view fingerprint, std::string_view instance,
-                                                 Micros now_us, const FailureThresholds& t) const {
+                                                 Micros now_us, const FailureThresholds& t, bool hourly) const {
     const std::string fp(fingerprint);
     FailureGroup g;
     g.fingerprint = fp;
@@ -118,22 +106,11 @@ std::optional<FailureGroup> FailureTables::group(std::string_view fingerprint, s
         g.top_clients.push_back(c);
     }
 
-    const TrendRange trend = trend_range(now_us);
-    const Micros hours_from = hourly_from(now_us);
-    std::map<Micros, std::uint64_t> hourly;
+    GroupBuckets buckets(now_us, hourly);
     for_fingerprint(counts.buckets, fp, [&](const BucketKey& k, std::uint64_t n) {
-        if (!instance.empty() && std::get<1>(k) != instance) return;
-        const Micros start = std::get<2>(k);
-        if (start >= trend.last_from && start < trend.last_to) g.last_hour += n;
-        if (start >= trend.prev_from && start < trend.last_from) g.previous_hour += n;
-        if (start >= hours_from && start < hours_from + 24 * one_hour_us)
-            hourly[start - ((start - hours_from) % one_hour_us)] += n;
+        if (instance.empty() || std::get<1>(k) == instance) buckets.add(std::get<2>(k), n);
     });
-    for (int h = 0; h < 24; ++h) {
-        const Micros start = hours_from + h * one_hour_us;
-        auto it = hourly.find(start);
-        g.hourly.push_back({start, it == hourly.end() ? 0 : it->second});
-    }
+    buckets.finish(g);
 
     for (auto it = rows.rbegin(); it != rows.rend() && g.sample_ids.size() < 5; ++it) {
         const FailureRecord& f = it->second;
@@ -184,9 +161,8 @@ std::vector<FailureGroup> FailureTables::groups(const FailureGroupQuery& q, cons
     std::vector<FailureGroup> out;
     for (const auto& c : order) {
         if (out.size() == q.limit) break;
-        auto g = group(c.fingerprint, q.instance, q.now_us, t);
+        auto g = group(c.fingerprint, q.instance, q.now_us, t, false);
         if (!g || (q.systematic_only && !g->systematic)) continue;
-        g->hourly.clear();
         out.push_back(std::move(*g));
     }
     return out;

@@ -14,13 +14,16 @@
 #include "storage/conflict_counts.hpp"
 #include "storage/failure_counts.hpp"
 #include "storage/keys.hpp"
+#include "storage/memory/keyset_page.hpp"
 #include "tether/errors.hpp"
 #include "tether/storage.hpp"
 
 namespace tether {
 namespace {
 
-using Key = std::pair<Micros, std::string>;                 // (started_at_us, id): the keyset order
+using detail::Key;
+using detail::keyset_page;
+
 using RollupKey = std::tuple<Micros, Micros, std::string>;  // (width_us, start_us, instance)
 
 struct Entry {
@@ -57,36 +60,6 @@ bool matches(const MutationRecord& m, const MutationFilter& f) {
     return true;
 }
 
-// The newest-first keyset walk every list shares: start below the tighter of the cursor
-// and `to`, stop at `from`, keep entries `accept` takes (built by `make`), and stop one
-// entry past the page to know whether there is a next one.
-template <class Map, class Accept, class Make>
-auto keyset_page(const Map& map, const std::optional<Micros>& from, const std::optional<Micros>& to,
-                 const PageRequest& page, Accept accept, Make make) {
-    Page<std::decay_t<decltype(make(*map.begin()))>> out;
-    auto it = map.end();
-    auto below = [&](const Key& k) {
-        auto b = map.lower_bound(k);
-        if (it == map.end() || (b != map.end() && b->first < it->first)) it = b;
-    };
-    if (!page.cursor.empty()) {
-        auto c = decode_cursor(page.cursor);
-        below({c.primary, std::move(c.id)});
-    }
-    if (to) below({*to, std::string()});  // "" sorts before every id
-    while (it != map.begin()) {
-        --it;
-        if (from && it->first.first < *from) break;
-        if (!accept(*it)) continue;
-        if (out.items.size() == page.limit) {
-            const auto& last = out.items.back();
-            out.next_cursor = encode_cursor({last.started_at_us, last.id});
-            break;
-        }
-        out.items.push_back(make(*it));
-    }
-    return out;
-}
 
 class MemoryStorage final : public Storage {
 public:

@@ -1,7 +1,6 @@
 #include "storage/sqlite/failure_tables.hpp"
 
 #include <algorithm>
-#include <map>
 
 #include "tether/errors.hpp"
 #include "tether/telemetry.hpp"
@@ -386,25 +385,9 @@ Page<FailureRecord> FailureTables::list(const QueryFn& q, const FailureFilter& f
     if (!f.instance.empty()) where(" AND instance = ?", f.instance);
     if (f.kind) where(" AND kind = ?", std::string(to_string(*f.kind)));
     if (f.from_us) where(" AND started_at >= ?", *f.from_us);
-    // As for requests: only the tighter of `to` and the cursor bounds the scan.
-    std::optional<CursorKey> c;
-    if (!page.cursor.empty()) c = decode_cursor(page.cursor);
-    if (f.to_us && !(c && c->primary < *f.to_us)) where(" AND started_at < ?", *f.to_us);
-    if (c && !(f.to_us && *f.to_us <= c->primary)) {
-        where(" AND (started_at, id) < (?, ?)", c->primary);
-        binds.emplace_back(std::move(c->id));
-    }
-    sql += " ORDER BY started_at DESC, id DESC LIMIT ?";
-    binds.emplace_back(static_cast<std::int64_t>(page.limit + 1));
+    newest_first(sql, binds, "started_at", "id", f.to_us, page);
     Page<FailureRecord> out;
-    q("list_failures", sql, binds, [&](SQLite::Statement& s) {
-        if (out.items.size() == page.limit) {
-            out.next_cursor = encode_cursor({out.items.back().started_at_us, out.items.back().id});
-            return false;
-        }
-        out.items.push_back(read_failure(s));
-        return true;
-    });
+    q("list_failures", sql, binds, newest_first_rows(out, page.limit, read_failure));
     return out;
 }
 
@@ -473,31 +456,17 @@ std::optional<FailureGroup> FailureTables::group(const QueryFn& q, std::string_v
               });
     }
 
-    const TrendRange trend = trend_range(now_us);
-    const Micros hours_from = hourly_from(now_us);
-    const Micros from = hourly ? std::min(trend.prev_from, hours_from) : trend.prev_from;
-    const Micros to = hourly ? std::max(trend.last_to, hours_from + 24 * one_hour_us) : trend.last_to;
+    GroupBuckets buckets(now_us, hourly);
     auto range = binds;
-    range.emplace_back(from);
-    range.emplace_back(to);
-    std::map<Micros, std::uint64_t> per_hour;
+    range.emplace_back(buckets.from_us());
+    range.emplace_back(buckets.to_us());
     q("failure_group",
       "SELECT start, sum(count) FROM failure_buckets" + scope + " AND start >= ? AND start < ? GROUP BY start", range,
       [&](SQLite::Statement& s) {
-          const Micros start = s.getColumn(0).getInt64();
-          const std::uint64_t n = col_u64(s, 1);
-          if (start >= trend.last_from && start < trend.last_to) g.last_hour += n;
-          if (start >= trend.prev_from && start < trend.last_from) g.previous_hour += n;
-          if (start >= hours_from && start < hours_from + 24 * one_hour_us)
-              per_hour[start - ((start - hours_from) % one_hour_us)] += n;
+          buckets.add(s.getColumn(0).getInt64(), col_u64(s, 1));
           return true;
       });
-    if (hourly)
-        for (int h = 0; h < 24; ++h) {
-            const Micros start = hours_from + h * one_hour_us;
-            auto it = per_hour.find(start);
-            g.hourly.push_back({start, it == per_hour.end() ? 0 : it->second});
-        }
+    buckets.finish(g);
 
     q("failure_group",
       "SELECT id, request_id FROM failures" + scope + " ORDER BY started_at DESC, id DESC LIMIT 5", binds,

@@ -30,7 +30,7 @@ public:
     /// Inside the storage's write transaction: counts last seen before `before_us`.
     void prune(Micros before_us);
 
-    // Reads; `in_snapshot` runs its argument inside one read transaction.
+    // Reads through `q`: the storage runs each call inside one read transaction.
     Page<FailureRecord> list(const QueryFn& q, const FailureFilter& filter, const PageRequest& page) const;
     std::vector<FailureGroup> groups(const QueryFn& q, const FailureGroupQuery& query,
                                      const FailureThresholds& t) const;

@@ -749,28 +749,10 @@ public:
         if (f.outcome) sql += std::string(" AND r.outcome = '") + to_string(*f.outcome) + "'";
         if (f.failed_only) sql += " AND r.outcome IN ('rejected', 'error')";
         if (f.from_us) where(" AND " + t + " >= ?", *f.from_us);
-        // Of `to` and the cursor only the tighter upper bound is kept: given both, SQLite
-        // seeks on `to` and filters the cursor, which makes deep pages slow.
-        std::optional<CursorKey> c;
-        if (!page.cursor.empty()) c = decode_cursor(page.cursor);
-        if (f.to_us && !(c && c->primary < *f.to_us)) where(" AND " + t + " < ?", *f.to_us);
-        if (c && !(f.to_us && *f.to_us <= c->primary)) {
-            // Row-value comparison: SQLite turns it into an index seek, unlike the OR form.
-            where(" AND (" + t + ", " + id + ") < (?, ?)", c->primary);
-            binds.emplace_back(std::move(c->id));
-        }
-        sql += " ORDER BY " + t + " DESC, " + id + " DESC LIMIT ?";
-        binds.emplace_back(static_cast<std::int64_t>(page.limit + 1));  // one extra row: is there a next page?
-
+        newest_first(sql, binds, t, id, f.to_us, page);
         Page<RequestRecord> out;
-        query("list_requests", sql, binds, [&](SQLite::Statement& s) {
-            if (out.items.size() == page.limit) {
-                out.next_cursor = encode_cursor({out.items.back().started_at_us, out.items.back().id});
-                return false;
-            }
-            out.items.push_back(read_request(s, false));
-            return true;
-        });
+        query("list_requests", sql, binds,
+              newest_first_rows(out, page.limit, [](SQLite::Statement& s) { return read_request(s, false); }));
         return out;
     }
 
@@ -905,26 +887,9 @@ public:
         if (!f.resolver.empty()) where(" AND m.conflict_resolver = ?", f.resolver);
         if (f.resolution) where(" AND m.conflict_resolution = ?", std::string(to_string(*f.resolution)));
         if (f.from_us) where(" AND m.started_at >= ?", *f.from_us);
-        // As in list_requests: only the tighter of `to` and the cursor bounds the scan.
-        std::optional<CursorKey> c;
-        if (!page.cursor.empty()) c = decode_cursor(page.cursor);
-        if (f.to_us && !(c && c->primary < *f.to_us)) where(" AND m.started_at < ?", *f.to_us);
-        if (c && !(f.to_us && *f.to_us <= c->primary)) {
-            where(" AND (m.started_at, m.id) < (?, ?)", c->primary);
-            binds.emplace_back(std::move(c->id));
-        }
-        sql += " ORDER BY m.started_at DESC, m.id DESC LIMIT ?";
-        binds.emplace_back(static_cast<std::int64_t>(page.limit + 1));
-
+        newest_first(sql, binds, "m.started_at", "m.id", f.to_us, page);
         Page<ConflictRecord> out;
-        query("list_conflicts", sql, binds, [&](SQLite::Statement& s) {
-            if (out.items.size() == page.limit) {
-                out.next_cursor = encode_cursor({out.items.back().started_at_us, out.items.back().id});
-                return false;
-            }
-            out.items.push_back(read_conflict(s));
-            return true;
-        });
+        query("list_conflicts", sql, binds, newest_first_rows(out, page.limit, read_conflict));
         return out;
     }
 

@@ -64,4 +64,21 @@ std::vector<std::string> strings_from(const std::string& text, const char* colum
     return out;
 }
 
+void newest_first(std::string& sql, std::vector<BindValue>& binds, const std::string& time_col,
+                  const std::string& id_col, const std::optional<Micros>& to_us, const PageRequest& page) {
+    std::optional<CursorKey> c;
+    if (!page.cursor.empty()) c = decode_cursor(page.cursor);
+    if (to_us && !(c && c->primary < *to_us)) {
+        sql += " AND " + time_col + " < ?";
+        binds.emplace_back(*to_us);
+    }
+    if (c && !(to_us && *to_us <= c->primary)) {
+        sql += " AND (" + time_col + ", " + id_col + ") < (?, ?)";
+        binds.emplace_back(c->primary);
+        binds.emplace_back(std::move(c->id));
+    }
+    sql += " ORDER BY " + time_col + " DESC, " + id_col + " DESC LIMIT ?";
+    binds.emplace_back(static_cast<std::int64_t>(page.limit + 1));
+}
+
 }  // namespace tether::detail::sqlite

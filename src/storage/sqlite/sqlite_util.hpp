@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tether/errors.hpp"
+#include "tether/storage.hpp"
 
 namespace tether::detail::sqlite {
 
@@ -84,5 +85,27 @@ using BindValue = std::variant<std::int64_t, std::string>;
 using RowFn = std::function<bool(SQLite::Statement&)>;
 using QueryFn = std::function<void(const char* what, const std::string& sql, const std::vector<BindValue>& binds,
                                    const RowFn& row)>;
+
+/// Finishes a newest-first list query whose `sql` ends inside its WHERE clause: the upper
+/// bound on `time_col`, the keyset ORDER BY and a LIMIT one row past the page (that row tells
+/// whether there is a next page). Of `to` and the cursor only the tighter bound is kept: given
+/// both, SQLite seeks on `to` and filters the cursor, which makes deep pages slow. The
+/// row-value comparison is what SQLite turns into an index seek (the OR form is not).
+void newest_first(std::string& sql, std::vector<BindValue>& binds, const std::string& time_col,
+                  const std::string& id_col, const std::optional<Micros>& to_us, const PageRequest& page);
+
+/// The row callback of a newest_first query: reads items with `read` until the page is full,
+/// then sets next_cursor from the last item's (started_at_us, id) and stops.
+template <class T, class Read>
+auto newest_first_rows(Page<T>& out, std::size_t limit, Read read) {
+    return [&out, limit, read](SQLite::Statement& s) {
+        if (out.items.size() == limit) {
+            out.next_cursor = encode_cursor({out.items.back().started_at_us, out.items.back().id});
+            return false;
+        }
+        out.items.push_back(read(s));
+        return true;
+    };
+}
 
 }  // namespace tether::detail::sqlite
