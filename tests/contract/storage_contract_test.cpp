@@ -2277,6 +2277,27 @@ TEST_CASE("sqlite storage: rollups persist across reopen", "[storage][sqlite][ro
     check_same(st->read_rollups(W, B0, B0 + H, "").at(0), want);
 }
 
+namespace {
+
+// A database as open_sqlite_storage of schema `version` left it: migrations 1..version.
+void create_schema(SQLite::Database& raw, int version) {
+    raw.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+    for (int v = 1; v <= version; ++v) {
+        raw.exec(detail::sqlite_migrations().at(static_cast<std::size_t>(v - 1)));
+        raw.exec("INSERT INTO schema_version (version, applied_at) VALUES (" + std::to_string(v) + ", 0)");
+    }
+}
+
+// The request columns of schema version 1, for rows written as that version wrote them.
+constexpr const char* v1_request_insert =
+    "INSERT INTO requests (id, kind, client_id, client_version, instance, started_at, duration_us, "
+    "http_status, outcome, mutation_count, applied, rejected, conflicts, snapshots, models, "
+    "request_truncated, response_truncated, request_body_dropped, response_body_dropped, "
+    "request_body_scrubbed, response_body_scrubbed, replay_of, recorded_at, headers, redacted_paths, notes, "
+    "request_body, response_body) VALUES ";
+
+}  // namespace
+
 TEST_CASE("sqlite storage: a schema version 1 database is migrated and keeps its requests",
           "[storage][sqlite][rollups]") {
     REQUIRE(sqlite_schema_version() >= 2);
@@ -2287,17 +2308,10 @@ TEST_CASE("sqlite storage: a schema version 1 database is migrated and keeps its
         SQLite::Database raw(db, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
         raw.exec("PRAGMA journal_mode = WAL");
         SQLite::Transaction tx(raw);
-        raw.exec(
-            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
-        raw.exec(detail::sqlite_migrations().at(0));
-        raw.exec("INSERT INTO schema_version (version, applied_at) VALUES (1, 0)");
+        create_schema(raw, 1);
         SQLite::Statement insert(
             raw,
-            "INSERT INTO requests (id, kind, client_id, client_version, instance, started_at, duration_us, "
-            "http_status, outcome, mutation_count, applied, rejected, conflicts, snapshots, models, "
-            "request_truncated, response_truncated, request_body_dropped, response_body_dropped, "
-            "request_body_scrubbed, response_body_scrubbed, replay_of, recorded_at, headers, redacted_paths, notes, "
-            "request_body, response_body) VALUES (?, 'push', 'c1', '1.0', 'i0', ?, 1500, 200, 'ok', 0, 0, 0, 0, 0, "
+            std::string(v1_request_insert) + "(?, 'push', 'c1', '1.0', 'i0', ?, 1500, 200, 'ok', 0, 0, 0, 0, 0, "
             "'[\"Task\"]', 0, 0, 0, 0, 0, 0, '', ?, '[]', '[]', '[]', CAST('{}' AS BLOB), CAST('' AS BLOB))");
         for (long i : {1, 2}) {
             insert.reset();
@@ -2416,18 +2430,10 @@ TEST_CASE("sqlite storage: a schema version 2 database is migrated, its conflict
         SQLite::Database raw(db, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
         raw.exec("PRAGMA journal_mode = WAL");
         SQLite::Transaction tx(raw);
-        raw.exec(
-            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
-        raw.exec(detail::sqlite_migrations().at(0));
-        raw.exec(detail::sqlite_migrations().at(1));
-        raw.exec("INSERT INTO schema_version (version, applied_at) VALUES (1, 0), (2, 0)");
+        create_schema(raw, 2);
         SQLite::Statement request(
             raw,
-            "INSERT INTO requests (id, kind, client_id, client_version, instance, started_at, duration_us, "
-            "http_status, outcome, mutation_count, applied, rejected, conflicts, snapshots, models, "
-            "request_truncated, response_truncated, request_body_dropped, response_body_dropped, "
-            "request_body_scrubbed, response_body_scrubbed, replay_of, recorded_at, headers, redacted_paths, notes, "
-            "request_body, response_body) VALUES (?, 'push', 'c1', '2.0.1', 'i0', ?, 1500, 200, 'conflict', 2, 1, 0, "
+            std::string(v1_request_insert) + "(?, 'push', 'c1', '2.0.1', 'i0', ?, 1500, 200, 'conflict', 2, 1, 0, "
             "1, 0, '[\"Task\"]', 0, 0, 0, 0, 0, 0, '', ?, '[]', '[]', '[]', CAST('{}' AS BLOB), CAST('' AS BLOB))");
         request.bind(1, make_id('R', 1));
         request.bind(2, static_cast<std::int64_t>(B0 + 5));
