@@ -26,16 +26,19 @@ export class ApiError extends Error {
   }
 }
 
+/** "k=v&…" of the non-empty params (true is sent as 1); "" when there are none. */
+export function queryString(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {})) {
+    if (v === undefined || v === null || v === '' || v === false) continue;
+    q.set(k, v === true ? '1' : String(v));
+  }
+  return q.toString();
+}
+
 /** URL of `path` (relative to the prefix, e.g. "api/requests") with the non-empty params. */
 export function apiUrl(path, params) {
-  const q = new URLSearchParams();
-  if (params) {
-    for (const [k, v] of Object.entries(params)) {
-      if (v === undefined || v === null || v === '' || v === false) continue;
-      q.set(k, v === true ? '1' : String(v));
-    }
-  }
-  const qs = q.toString();
+  const qs = queryString(params);
   return `${BASE}/${path}${qs ? '?' + qs : ''}`;
 }
 

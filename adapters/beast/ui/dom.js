@@ -3,6 +3,8 @@
 // (never innerHTML), and styles only through the CSSOM (element.style), so the strict
 // Content-Security-Policy holds.
 
+import { queryString } from './api.js';
+
 /**
  * h('a', {href, class, text, onclick, style: {width: '3px'}, dataset: {...}}, ...children)
  * Children: strings/numbers (text nodes), Nodes, arrays, null/false (skipped).
@@ -46,14 +48,7 @@ export function frag(...children) {
 
 /** "#/path?k=v" with the non-empty params. */
 export function hashHref(path, params) {
-  const q = new URLSearchParams();
-  if (params) {
-    for (const [k, v] of Object.entries(params)) {
-      if (v === undefined || v === null || v === '' || v === false) continue;
-      q.set(k, v === true ? '1' : String(v));
-    }
-  }
-  const qs = q.toString();
+  const qs = queryString(params);
   return '#' + path + (qs ? '?' + qs : '');
 }
 
