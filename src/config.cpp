@@ -57,6 +57,11 @@ std::uint64_t read_uint(const json::value& v, const std::string& path, std::uint
     return static_cast<std::uint64_t>(*n);
 }
 
+bool read_bool(const json::value& v, const std::string& path) {
+    if (!v.is_bool()) throw ConfigError(path, "true or false", std::string("got ") + detail::kind_name(v));
+    return v.get_bool();
+}
+
 std::string read_string(const json::value& v, const std::string& path) {
     if (!v.is_string()) throw ConfigError(path, "a string", std::string("got ") + detail::kind_name(v));
     return std::string(v.get_string());
@@ -213,6 +218,16 @@ Config Config::from_json(std::string_view text, std::string_view source) {
                     .on("busy_timeout_ms", set_ms(c.storage.busy_timeout))
                     .finish();
             })
+        .on("replay",
+            [&](const json::value& v, const std::string& p) {
+                auto& r = c.replay;
+                Section(v, p)
+                    .on("live_enabled",
+                        [&](const json::value& x, const std::string& q) { r.live_enabled = read_bool(x, q); })
+                    .on("token_ttl_seconds", set_ms(r.token_ttl, 1))
+                    .on("record_timeout_ms", set_ms(r.record_timeout, 1))
+                    .finish();
+            })
         .finish();
     c.validate();
     return c;
@@ -257,6 +272,8 @@ void Config::validate() const {
         throw ConfigError("failures.systematic_min_ratio", "a number > 0 and <= 1");
     if (failures.stuck_after_pushes == 0) throw ConfigError("failures.stuck_after_pushes", "an integer >= 1");
     if (failures.poison_after_failures == 0) throw ConfigError("failures.poison_after_failures", "an integer >= 1");
+    if (replay.token_ttl.count() <= 0) throw ConfigError("replay.token_ttl_seconds", "an integer >= 1");
+    if (replay.record_timeout.count() <= 0) throw ConfigError("replay.record_timeout_ms", "an integer >= 1");
 }
 
 std::string Config::to_json() const {
@@ -303,6 +320,10 @@ std::string Config::to_json() const {
           {"stuck_after_pushes", failures.stuck_after_pushes},
           {"poison_after_failures", failures.poison_after_failures}}},
         {"storage", {{"url", storage.url}, {"busy_timeout_ms", storage.busy_timeout.count()}}},
+        {"replay",
+         {{"live_enabled", replay.live_enabled},
+          {"token_ttl_seconds", replay.token_ttl.count()},
+          {"record_timeout_ms", replay.record_timeout.count()}}},
     };
     return detail::to_text(o);
 }

@@ -17,7 +17,7 @@ ConflictPatterns ConflictStore::patterns(const ConflictPatternQuery& query) cons
 namespace {
 
 namespace json = boost::json;
-
+using detail::or_null;
 
 json::object conflict_object(const ConflictRecord& c) {
     return json::object{
@@ -35,10 +35,10 @@ json::object conflict_object(const ConflictRecord& c) {
         {"payload", detail::embed(c.payload_json)},
         {"server_state", detail::embed(c.server_state_json)},
         {"state_before", detail::embed(c.state_before_json)},
-        {"resolver", c.resolver.empty() ? json::value(nullptr) : json::value(c.resolver)},
+        {"resolver", or_null(c.resolver)},
         {"resolution", c.resolution ? json::value(to_string(*c.resolution)) : json::value(nullptr)},
         {"reason", c.reason},
-        {"server_updated_at", c.server_updated_at.empty() ? json::value(nullptr) : json::value(c.server_updated_at)},
+        {"server_updated_at", or_null(c.server_updated_at)},
         {"outcome", to_string(c.outcome)},
         {"fields", detail::changes_value(c.fields)},
         {"reported_by_host", c.reported_by_host},
@@ -50,13 +50,7 @@ json::object conflict_object(const ConflictRecord& c) {
 
 std::string to_json(const ConflictRecord& c) { return detail::to_text(conflict_object(c)); }
 
-std::string to_json(const Page<ConflictRecord>& page) {
-    json::array items;
-    for (const auto& c : page.items) items.push_back(conflict_object(c));
-    return detail::to_text(json::object{
-        {"items", std::move(items)},
-        {"next_cursor", page.next_cursor.empty() ? json::value(nullptr) : json::value(page.next_cursor)}});
-}
+std::string to_json(const Page<ConflictRecord>& page) { return detail::page_json(page, conflict_object); }
 
 std::string to_json(const ConflictPatterns& p) {
     json::array by_model, by_client, by_pair, by_bucket, entities, fields;
@@ -68,11 +62,11 @@ std::string to_json(const ConflictPatterns& p) {
     for (const auto& x : p.by_bucket)
         by_bucket.push_back(
             json::object{{"start", format_iso8601(x.start_us)}, {"start_us", x.start_us}, {"conflicts", x.conflicts}});
-    for (const auto& x : p.top_entities)
-        entities.push_back(json::object{{"model", x.model},
-                                        {"entity_id", x.entity_id},
-                                        {"conflicts", x.conflicts},
-                                        {"last_seen", format_iso8601(x.last_seen_us)}});
+    for (const auto& x : p.top_entities) {
+        json::object e{{"model", x.model}, {"entity_id", x.entity_id}, {"conflicts", x.conflicts}};
+        detail::put_time(e, "last_seen", x.last_seen_us);
+        entities.push_back(std::move(e));
+    }
     for (const auto& x : p.top_fields)
         fields.push_back(json::object{{"model", x.model}, {"field", x.field}, {"conflicts", x.conflicts}});
     return detail::to_text(json::object{{"from", format_iso8601(p.from_us)},

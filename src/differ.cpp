@@ -153,16 +153,6 @@ json::value parse_arg(std::string_view text, const char* which) {
 
 [[noreturn]] void malformed(const std::string& what) { throw JsonError("field changes: " + what, 0, 1, 1); }
 
-// Embeds a FieldChange side as a JSON value. Text that is not JSON (a hand-built
-// FieldChange) is embedded as a string rather than producing invalid output.
-void append_side(std::string& out, const std::string& text) {
-    ParseFailure ignored;
-    if (auto v = try_parse(text, &ignored))
-        append_json(out, *v);
-    else
-        append_json_string(out, text);
-}
-
 }  // namespace
 
 void diff_values(const json::value& from, const json::value& to, std::vector<FieldChange>& out) {
@@ -230,27 +220,10 @@ std::string json_patch(std::string_view from_json, std::string_view to_json) {
     return out;
 }
 
+// One writer for the field-change shape: detail::changes_value (a side that is not JSON,
+// as in a hand-built FieldChange, is embedded as a string rather than producing invalid output).
 std::string field_changes_to_json(const std::vector<FieldChange>& changes) {
-    std::string out = "[";
-    for (const auto& c : changes) {
-        if (out.size() > 1) out += ',';
-        out += "{\"path\":";
-        detail::append_json_string(out, c.path);
-        out += ",\"op\":\"";
-        out += to_string(c.op);
-        out += '"';
-        if (!c.from.empty()) {
-            out += ",\"from\":";
-            detail::append_side(out, c.from);
-        }
-        if (!c.to.empty()) {
-            out += ",\"to\":";
-            detail::append_side(out, c.to);
-        }
-        out += '}';
-    }
-    out += ']';
-    return out;
+    return detail::to_text(detail::changes_value(changes));
 }
 
 std::vector<FieldChange> field_changes_from_json(std::string_view json) {

@@ -51,6 +51,12 @@ std::size_t Exchange::byte_size() const noexcept {
     std::size_t n = sizeof(Exchange) + id.capacity() + client_id.capacity() + client_version.capacity() +
                     instance.capacity() + request_body.capacity() + response_body.capacity() + replay_of.capacity();
     for (const auto& h : headers) n += sizeof(Header) + h.name.size() + h.value.size();
+    if (replay_audit) {
+        n += sizeof(ReplayAudit) + replay_audit->by.size();
+        for (const auto& c : replay_audit->mutation_id_map) n += sizeof(MutationIdChange) + c.from.size() + c.to.size();
+        for (const auto& s : replay_audit->skipped)
+            n += sizeof(SkippedMutation) + s.mutation_id.size() + s.reason.size();
+    }
     for (const auto& t : traces) {
         n += sizeof(MutationTrace) + t.mutation_id.size() + t.state_before_json.size() + t.state_after_json.size();
         if (t.conflict)

@@ -41,15 +41,9 @@ std::vector<PoisonMutation> FailureStore::poison(const PoisonQuery& query) const
 namespace {
 
 namespace json = boost::json;
-using detail::iso_time;
-
-json::array strings(const std::vector<std::string>& v) {
-    json::array out;
-    for (const auto& s : v) out.emplace_back(s);
-    return out;
-}
-
-json::value or_null(const std::string& s) { return s.empty() ? json::value(nullptr) : json::value(s); }
+using detail::put_time;
+using detail::or_null;
+using detail::strings;
 
 json::object failure_value(const FailureRecord& f) {
     const bool mutation = f.kind == FailureKind::mutation;
@@ -78,21 +72,21 @@ json::object failure_value(const FailureRecord& f) {
 
 json::object group_value(const FailureGroup& g) {
     json::array clients;
-    for (const auto& c : g.top_clients)
-        clients.push_back(json::object{{"client_id", c.client_id},
-                                       {"failures", c.failures},
-                                       {"mutations", c.attempts},
-                                       {"ratio", c.ratio},
-                                       {"systematic", c.systematic},
-                                       {"last_seen", format_iso8601(c.last_seen_us)}});
+    for (const auto& c : g.top_clients) {
+        json::object client{{"client_id", c.client_id},
+                            {"failures", c.failures},
+                            {"mutations", c.attempts},
+                            {"ratio", c.ratio},
+                            {"systematic", c.systematic}};
+        put_time(client, "last_seen", c.last_seen_us);
+        clients.push_back(std::move(client));
+    }
     json::object o{{"fingerprint", g.fingerprint},
                    {"kind", to_string(g.kind)},
                    {"model", or_null(g.model)},
                    {"reason", g.reason},
                    {"fields", strings(g.fields)},
                    {"count", g.count},
-                   {"first_seen", format_iso8601(g.first_seen_us)},
-                   {"last_seen", format_iso8601(g.last_seen_us)},
                    {"clients", g.clients},
                    {"top_clients", std::move(clients)},
                    {"systematic", g.systematic},
@@ -101,25 +95,26 @@ json::object group_value(const FailureGroup& g) {
                    {"trend", json::object{{"last_hour", g.last_hour}, {"previous_hour", g.previous_hour}}},
                    {"sample_mutation_ids", json::array()},
                    {"sample_request_ids", strings(g.sample_request_ids)}};
+    put_time(o, "first_seen", g.first_seen_us);
+    put_time(o, "last_seen", g.last_seen_us);
     // Request groups have no mutation rows: their samples are request ids.
     if (g.kind == FailureKind::mutation) o["sample_mutation_ids"] = strings(g.sample_ids);
     if (!g.hourly.empty()) {
         json::array hours;
-        for (const auto& h : g.hourly)
-            hours.push_back(json::object{{"start", format_iso8601(h.start_us)}, {"count", h.count}});
+        for (const auto& h : g.hourly) {
+            json::object hour{{"count", h.count}};
+            put_time(hour, "start", h.start_us);
+            hours.push_back(std::move(hour));
+        }
         o["buckets"] = std::move(hours);
     }
     return o;
 }
 
 json::object client_value(const ClientSummary& c) {
-    return {{"client_id", c.client_id},
+    json::object o{{"client_id", c.client_id},
             {"client_version", c.client_version},
             {"instance", c.instance},
-            {"first_seen", format_iso8601(c.first_seen_us)},
-            {"last_seen", format_iso8601(c.last_seen_us)},
-            {"last_success", iso_time(c.last_success_us)},
-            {"last_push_success", iso_time(c.last_push_success_us)},
             {"requests", c.requests},
             {"pushes", c.pushes},
             {"pulls", c.pulls},
@@ -128,12 +123,17 @@ json::object client_value(const ClientSummary& c) {
             {"conflicted_requests", c.conflicted_requests},
             {"failing_streak", c.failing_streak},
             {"stuck", c.stuck}};
+    put_time(o, "first_seen", c.first_seen_us);
+    put_time(o, "last_seen", c.last_seen_us);
+    put_time(o, "last_success", c.last_success_us);
+    put_time(o, "last_push_success", c.last_push_success_us);
+    return o;
 }
 
 json::array poison_value(const std::vector<PoisonMutation>& list) {
     json::array out;
-    for (const auto& p : list)
-        out.push_back(json::object{{"mutation_id", p.mutation_id},
+    for (const auto& p : list) {
+        json::object o{{"mutation_id", p.mutation_id},
                                    {"client_id", p.client_id},
                                    {"model", p.model},
                                    {"entity_id", p.entity_id},
@@ -141,24 +141,19 @@ json::array poison_value(const std::vector<PoisonMutation>& list) {
                                    {"failures", p.failures},
                                    {"failing_streak", p.failing_streak},
                                    {"last_reason", p.last_reason},
-                                   {"last_request_id", p.last_request_id},
-                                   {"first_seen", format_iso8601(p.first_seen_us)},
-                                   {"last_seen", format_iso8601(p.last_seen_us)},
-                                   {"client_last_success", iso_time(p.client_last_success_us)}});
+                                   {"last_request_id", p.last_request_id}};
+        put_time(o, "first_seen", p.first_seen_us);
+        put_time(o, "last_seen", p.last_seen_us);
+        put_time(o, "client_last_success", p.client_last_success_us);
+        out.push_back(std::move(o));
+    }
     return out;
-}
-
-template <class T, class F>
-std::string page_json(const Page<T>& page, F value) {
-    json::array items;
-    for (const auto& x : page.items) items.push_back(value(x));
-    return detail::to_text(json::object{{"items", std::move(items)}, {"next_cursor", or_null(page.next_cursor)}});
 }
 
 }  // namespace
 
 std::string to_json(const FailureRecord& f) { return detail::to_text(failure_value(f)); }
-std::string to_json(const Page<FailureRecord>& page) { return page_json(page, failure_value); }
+std::string to_json(const Page<FailureRecord>& page) { return detail::page_json(page, failure_value); }
 std::string to_json(const FailureGroup& g) { return detail::to_text(group_value(g)); }
 
 std::string to_json(const std::vector<FailureGroup>& groups) {
@@ -168,7 +163,7 @@ std::string to_json(const std::vector<FailureGroup>& groups) {
 }
 
 std::string to_json(const ClientSummary& c) { return detail::to_text(client_value(c)); }
-std::string to_json(const Page<ClientSummary>& page) { return page_json(page, client_value); }
+std::string to_json(const Page<ClientSummary>& page) { return detail::page_json(page, client_value); }
 
 std::string to_json(const ClientSummary& client, const std::vector<ClientModelCounts>& models,
                     const std::vector<PoisonMutation>& poison) {

@@ -13,7 +13,8 @@ struct Observer::State {
     std::shared_ptr<Redactor> redactor;
     std::shared_ptr<ErrorHandler> errors;
     std::shared_ptr<const TelemetryAggregator> telemetry;
-    std::unique_ptr<Recorder> recorder;  // last: stopped first, while the services still exist
+    std::unique_ptr<Recorder> recorder;    // stopped first, while the services still exist
+    std::unique_ptr<ReplayEngine> replay;  // uses the recorder: destroyed before it
 };
 
 Observer::Observer(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -29,6 +30,7 @@ const Clock& Observer::clock() const noexcept { return *state_->clock; }
 IdGenerator& Observer::ids() noexcept { return *state_->ids; }
 const Redactor& Observer::redactor() const noexcept { return *state_->redactor; }
 const TelemetryAggregator& Observer::telemetry() const noexcept { return *state_->telemetry; }
+ReplayEngine& Observer::replay() noexcept { return *state_->replay; }
 
 std::string Observer::openmetrics() const {
     return to_openmetrics(state_->telemetry->counters().snapshot(), state_->recorder->stats());
@@ -63,6 +65,14 @@ Observer::Builder& Observer::Builder::error_handler(std::shared_ptr<ErrorHandler
     error_handler_ = std::move(h);
     return *this;
 }
+Observer::Builder& Observer::Builder::state_reader(std::shared_ptr<StateReader> r) {
+    state_reader_ = std::move(r);
+    return *this;
+}
+Observer::Builder& Observer::Builder::replay_target(std::shared_ptr<ReplayTarget> t) {
+    replay_target_ = std::move(t);
+    return *this;
+}
 
 std::unique_ptr<Observer> Observer::Builder::build() {
     config_.validate();
@@ -83,6 +93,8 @@ std::unique_ptr<Observer> Observer::Builder::build() {
     st->telemetry = std::make_shared<TelemetryAggregator>(config_.telemetry);
     st->recorder = std::make_unique<Recorder>(std::make_unique<Recorder::Impl>(
         st->config, st->storage, st->errors, st->clock, std::move(pipeline), st->telemetry));
+    st->replay = std::make_unique<ReplayEngine>(*st->storage, *st->recorder, *st->clock, *st->ids, config_.replay,
+                                                state_reader_, replay_target_);
     return std::unique_ptr<Observer>(new Observer(std::move(st)));
 }
 

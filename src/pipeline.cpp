@@ -479,6 +479,7 @@ CapturedRequest Pipeline::process(Exchange&& ex) noexcept {
         req.request_truncated = ex.request_truncated;
         req.response_truncated = ex.response_truncated;
         req.replay_of = std::move(ex.replay_of);
+        req.replay_audit = std::move(ex.replay_audit);  // stored in the same batch as the request
         req.recorded_at_us = clock_.now_us();
 
         for (auto& h : ex.headers) {

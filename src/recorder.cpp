@@ -1,5 +1,7 @@
 #include "tether/recorder.hpp"
 
+#include <algorithm>
+
 #include "recorder_impl.hpp"
 
 namespace tether {
@@ -22,6 +24,18 @@ RetentionPolicy policy_of(const RetentionConfig& r) {
     return p;
 }
 }  // namespace
+
+void WriteListeners::notify(const std::vector<CapturedRequest>& stored) noexcept {
+    if (!any.load(std::memory_order_acquire)) return;
+    std::lock_guard lock(mutex);
+    for (auto& [id, listener] : items) {
+        try {
+            listener(stored);
+        } catch (...) {
+            // A listener's failure is its own; the batch is committed either way.
+        }
+    }
+}
 
 Recorder::Impl::Impl(const Config& config, std::shared_ptr<Storage> storage_, std::shared_ptr<ErrorHandler> errors_,
                      std::shared_ptr<const Clock> clock_, std::unique_ptr<detail::Pipeline> pipeline_,
@@ -214,6 +228,7 @@ std::optional<std::pair<bool, std::string>> Recorder::Impl::try_write(const std:
     } catch (const std::exception&) {
         // Out of memory while counting: the requests are stored; only the scrape totals lag.
     }
+    listeners->notify(requests);
     return std::nullopt;
 }
 
@@ -372,6 +387,26 @@ RecorderStats Recorder::stats() const noexcept { return impl_->stats(); }
 bool Recorder::flush(std::chrono::milliseconds timeout) { return impl_->flush(timeout); }
 bool Recorder::shutdown(std::chrono::milliseconds timeout) { return impl_->shutdown(timeout); }
 const Clock& Recorder::clock() const noexcept { return *impl_->clock; }
+
+Subscription Recorder::on_written(WriteListener listener) {
+    auto registry = impl_->listeners;
+    std::uint64_t id = 0;
+    {
+        std::lock_guard lock(registry->mutex);
+        id = ++registry->next_id;
+        registry->items.emplace_back(id, std::move(listener));
+        registry->any.store(true, std::memory_order_release);
+    }
+    return Subscription([weak = std::weak_ptr<WriteListeners>(registry), id] {
+        auto reg = weak.lock();
+        if (!reg) return;
+        std::lock_guard lock(reg->mutex);
+        auto& items = reg->items;
+        items.erase(std::remove_if(items.begin(), items.end(), [id](const auto& item) { return item.first == id; }),
+                    items.end());
+        reg->any.store(!items.empty(), std::memory_order_release);
+    });
+}
 
 RequestScope::RequestScope(Recorder& recorder, ExchangeKind kind) noexcept
     : recorder_(recorder), steady_start_us_(recorder.clock().steady_us()) {

@@ -19,6 +19,17 @@
 
 namespace tether {
 
+/// WriteListeners, shared with the Subscriptions so that those may outlive the Recorder.
+/// The mutex is held while listeners run: unsubscribing waits for a running call.
+struct WriteListeners {
+    std::mutex mutex;
+    std::uint64_t next_id = 0;
+    std::vector<std::pair<std::uint64_t, WriteListener>> items;
+    std::atomic<bool> any{false};  // skips the lock on the hot path when nobody listens
+
+    void notify(const std::vector<CapturedRequest>& stored) noexcept;
+};
+
 struct Recorder::Impl {
     Impl(const Config& config, std::shared_ptr<Storage> storage, std::shared_ptr<ErrorHandler> errors,
          std::shared_ptr<const Clock> clock, std::unique_ptr<detail::Pipeline> pipeline,
@@ -38,6 +49,7 @@ struct Recorder::Impl {
     std::shared_ptr<const Clock> clock;
     std::unique_ptr<detail::Pipeline> pipeline;
     std::shared_ptr<const TelemetryAggregator> telemetry;
+    const std::shared_ptr<WriteListeners> listeners = std::make_shared<WriteListeners>();
 
 private:
     void process_loop() noexcept;

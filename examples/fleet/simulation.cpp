@@ -299,6 +299,8 @@ Request SimClient::malformed(std::int64_t now_ms) {
             body["client_id"] = id_;
             body["mutations"] = json::array{s.json};
             std::string text = json::serialize(body);
+            // Not JSON, so its mutations cannot be read; the client_id at its start still
+            // names the client (the dashboard recovers it by text search).
             r.body = text.substr(0, text.size() / 2);
             break;
         }
@@ -308,10 +310,12 @@ Request SimClient::malformed(std::int64_t now_ms) {
         case 2: {  // a mutation without a model
             Sent s = create_own(now_ms, "Task");
             s.json.erase("model");
+            s.model.clear();  // sent without a model: counted under "" (the server refuses the push)
             json::object body;
             body["client_id"] = id_;
             body["mutations"] = json::array{s.json};
             r.body = json::serialize(body);
+            r.mutations.push_back(std::move(s));
             break;
         }
         case 3:
@@ -321,6 +325,7 @@ Request SimClient::malformed(std::int64_t now_ms) {
             break;
         default:
             r.body = R"({"mutations":[]})";
+            r.names_client = false;
             break;
     }
     return r;
@@ -460,6 +465,11 @@ void account(const Request& req, const std::string& client_id, const std::string
     s.client_versions[client_id] = version;
     ++client.requests;
     ++ver.requests;
+    if (!req.names_client) {
+        ++s.unattributed;
+        ++client.unattributed;
+        ++ver.unattributed;
+    }
     auto& ver_models = s.by_version_model[version];
     for (const auto& m : req.mutations)
         for (Counts* c : {&s.total, &s.by_model[m.model], &client, &ver, &ver_models[m.model]}) {

@@ -45,8 +45,11 @@ struct Request {
     bool push = true;
     std::string path;
     std::string body;
-    std::vector<Sent> mutations;  ///< empty for pulls and malformed requests
-    bool malformed = false;       ///< deliberately broken body (expects 400/422)
+    /// The elements of the body's `mutations` array as sent: empty for pulls and for bodies
+    /// without a readable array; a malformed push keeps its (broken) mutations.
+    std::vector<Sent> mutations;
+    bool malformed = false;     ///< deliberately broken body (expects 400/422)
+    bool names_client = true;   ///< the body names its client_id (even if truncated): the dashboard can attribute it
 };
 
 class SimClient {

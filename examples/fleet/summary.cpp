@@ -11,7 +11,10 @@ namespace {
 
 json::object counts_json(const Counts& c, bool with_requests) {
     json::object o;
-    if (with_requests) o["requests"] = c.requests;
+    if (with_requests) {
+        o["requests"] = c.requests;
+        o["unattributed"] = c.unattributed;
+    }
     o["mutations"] = c.mutations;
     o["applied"] = c.applied;
     o["rejected"] = c.rejected;
@@ -35,6 +38,7 @@ double round3(double v) { return static_cast<double>(static_cast<long long>(v * 
 
 void Counts::merge(const Counts& o) {
     requests += o.requests;
+    unattributed += o.unattributed;
     mutations += o.mutations;
     applied += o.applied;
     rejected += o.rejected;
@@ -50,6 +54,7 @@ void Summary::merge(const Summary& o) {
     snapshots += o.snapshots;
     http_errors += o.http_errors;
     transport_errors += o.transport_errors;
+    unattributed += o.unattributed;
     total.merge(o.total);
     for (const auto& [k, v] : o.statuses) statuses[k] += v;
     for (const auto& [k, v] : o.by_model) by_model[k].merge(v);
@@ -79,6 +84,7 @@ std::string Summary::to_json(double elapsed_s, const std::string& url, std::uint
     o["resent"] = total.resent;
     o["http_errors"] = http_errors;
     o["transport_errors"] = transport_errors;
+    o["unattributed"] = unattributed;
     json::object reasons;
     for (const auto& [reason, n] : total.rejected_by_reason) reasons[reason] = n;
     o["rejected_by_reason"] = std::move(reasons);
@@ -144,7 +150,7 @@ std::string Summary::to_text(double elapsed_s, const std::string& broken_version
     if (!reasons.empty()) out += "rejected by reason: " + reasons + "\n";
     for (const auto& [name, c] : by_model) {
         std::snprintf(line, sizeof line, "  %-8s %6llu mutations %6llu applied %6llu rejected %6llu conflicts\n",
-                      name.c_str(), static_cast<unsigned long long>(c.mutations),
+                      name.empty() ? "(none)" : name.c_str(), static_cast<unsigned long long>(c.mutations),
                       static_cast<unsigned long long>(c.applied), static_cast<unsigned long long>(c.rejected),
                       static_cast<unsigned long long>(c.conflicts));
         out += line;

@@ -10,7 +10,8 @@
 namespace fleet {
 
 struct Counts {
-    std::uint64_t requests = 0;   ///< only meaningful per client / per version
+    std::uint64_t requests = 0;      ///< only meaningful per client / per version
+    std::uint64_t unattributed = 0;  ///< of which the body named no client_id (per client / per version)
     std::uint64_t mutations = 0;  ///< sent, whatever the HTTP status
     std::uint64_t applied = 0;
     std::uint64_t rejected = 0;
@@ -28,6 +29,7 @@ struct Summary {
     std::uint64_t snapshots = 0;
     std::uint64_t http_errors = 0;       ///< responses with status >= 400
     std::uint64_t transport_errors = 0;  ///< no response at all (reset, timeout)
+    std::uint64_t unattributed = 0;      ///< requests whose body named no client_id
     Counts total;
     std::map<int, std::uint64_t> statuses;
     std::map<std::string, Counts> by_model;

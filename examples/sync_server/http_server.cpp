@@ -58,7 +58,7 @@ struct HttpServer::Impl {
     HttpOptions options;
     SyncEngine& engine;
     tether::Recorder* recorder;
-    DashboardHook dashboard;
+    tether::beast::Dashboard* dashboard = nullptr;
     tether::SystemClock clock;
 
     // Declared before the io_context: sessions destroyed with it still unregister here.
@@ -144,6 +144,17 @@ private:
         }
         if (ec) return do_close();  // end of stream, timeout, cancelled by shutdown, reset…
         HttpRequest req = parser_->release();
+        // The dashboard answers what lies under its prefix, including the live-update
+        // stream, which takes this connection over for good.
+        if (server_.dashboard && server_.dashboard->owns(req.target())) {
+            beast::error_code ignored;
+            const auto remote = stream_.socket().remote_endpoint(ignored).address();
+            auto res = server_.dashboard->handle(req, remote);
+            if (tether::beast::Dashboard::is_event_stream(*res))
+                return server_.dashboard->serve_event_stream(std::move(stream_), std::move(*res));
+            res->set(http::field::server, server_name);
+            return write(std::move(*res), !res->keep_alive() || server_.stopping);
+        }
         HttpResponse res;
         try {
             res = server_.handle(req);
@@ -234,6 +245,8 @@ void HttpServer::Impl::begin_shutdown() {
             if (auto s = weak.lock()) live.push_back(std::move(s));
     }
     for (auto& s : live) s->request_stop();
+    // Live-update streams left the session list when the dashboard took them over.
+    if (dashboard) dashboard->close_event_streams();
     if (live.empty()) return;  // nothing left holds the io_context: run() returns
     deadline.expires_after(options.shutdown_grace);
     deadline.async_wait([this](beast::error_code e) {
@@ -270,26 +283,6 @@ HttpResponse HttpServer::Impl::handle(HttpRequest& req) {
     }
     if (path == "/healthz" && (req.method() == http::verb::get || req.method() == http::verb::head))
         return json_response(http::status::ok, R"({"status":"ok"})", req.version(), req.keep_alive());
-
-    // ---- Dashboard mount point --------------------------------------------------------
-    // Everything that is not a sync route is offered to the dashboard router first (the
-    // Beast adapter of tether-pro, mounted under its prefix, e.g. /tether/dashboard). It
-    // answers "not mine" for paths outside its prefix, and those fall through to the 404.
-    if (dashboard) {
-        HttpResponse res{http::status::ok, req.version()};
-        res.keep_alive(req.keep_alive());
-        try {
-            if (dashboard(req, res)) {
-                res.set(http::field::server, server_name);
-                res.prepare_payload();
-                return res;
-            }
-        } catch (const std::exception& e) {
-            return json_response(http::status::internal_server_error, error_body("internal_error", e.what()),
-                                 req.version(), req.keep_alive());
-        }
-    }
-    // -------------------------------------------------------------------------------------
 
     return json_response(
         http::status::not_found,
@@ -351,7 +344,7 @@ HttpServer::HttpServer(HttpOptions options, SyncEngine& engine, tether::Recorder
 
 HttpServer::~HttpServer() = default;
 
-void HttpServer::set_dashboard_hook(DashboardHook hook) { impl_->dashboard = std::move(hook); }
+void HttpServer::mount(tether::beast::Dashboard& dashboard) { impl_->dashboard = &dashboard; }
 
 std::uint16_t HttpServer::start() {
     auto& im = *impl_;

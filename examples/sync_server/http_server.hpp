@@ -1,8 +1,8 @@
 #pragma once
 // Boost.Beast HTTP front end of the example server: an io_context run by a small thread
 // pool, keep-alive connections, a 16 MiB body limit (413 JSON error), the Tether sync
-// routes, recording of every push and pull, and a hook through which a dashboard router
-// can take requests the sync routes do not handle.
+// routes, recording of every push and pull, and the tether-pro dashboard mounted under its
+// prefix (tether::beast::Dashboard answers what it owns; everything else is ours).
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstddef>
@@ -12,17 +12,13 @@
 #include <string>
 
 #include "sync_engine.hpp"
+#include "tether/beast/dashboard.hpp"
 #include "tether/recorder.hpp"
 
 namespace example {
 
 using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
 using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
-
-/// Offered every request that is not a sync route (before the 404). Fill `response` and
-/// return true when handled; return false to leave it to the server. Runs on an I/O
-/// thread; must not throw (an exception is answered with 500).
-using DashboardHook = std::function<bool(const HttpRequest& request, HttpResponse& response)>;
 
 struct HttpOptions {
     std::string host = "127.0.0.1";
@@ -41,8 +37,9 @@ public:
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;
 
-    /// Install before start(); see DashboardHook.
-    void set_dashboard_hook(DashboardHook hook);
+    /// Serve `dashboard` (which must outlive the server) for the requests under its prefix.
+    /// Install before start().
+    void mount(tether::beast::Dashboard& dashboard);
 
     /// Binds and listens; returns the real port. Throws std::system_error on failure.
     std::uint16_t start();

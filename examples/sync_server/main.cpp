@@ -13,6 +13,7 @@
 
 #include "common/flags.hpp"
 #include "http_server.hpp"
+#include "replay_services.hpp"
 #include "sync_engine.hpp"
 #include "tether/observer.hpp"
 #include "tether/sqlite_storage.hpp"
@@ -32,16 +33,17 @@ A Tether sync server (POST /sync/push, POST /sync/pull) recording its traffic wi
   --instance NAME         instance name recorded with every exchange (default "default")
   --no-observer           do not record anything
   --strict-duplicates     re-pushed mutation ids are rejected as "duplicate" (default: reported applied)
-  --token TOKEN           bearer token for the dashboard (kept for the dashboard mount)
-  --replay-live           allow live replay from the dashboard (kept for the dashboard mount)
+  --token TOKEN           protect the dashboard with this bearer token (browsers sign in once
+                          at /tether/dashboard/?token=TOKEN); default: loopback clients only
+  --replay-live           allow live replay from the dashboard
   -h, --help              this text
 
+The dashboard is served at /tether/dashboard/ (not with --no-observer).
 Prints "listening on http://HOST:PORT" once ready. SIGINT/SIGTERM shut down cleanly.
 Exit status: 0 after a clean shutdown, 1 when startup fails, 2 for bad flags.
 )";
 
-/// Settings for the dashboard routes. Nothing consumes them yet: they are handed to the
-/// Beast dashboard adapter once it is mounted through HttpServer::set_dashboard_hook.
+/// Settings for the dashboard routes.
 struct DashboardSettings {
     std::string token;         ///< bearer token required by the dashboard ("" = loopback only)
     bool replay_live = false;  ///< replay.live_enabled
@@ -151,20 +153,6 @@ int main(int argc, char** argv) {
         return 2;
     }
 
-    std::unique_ptr<tether::Observer> observer;
-    if (options->observe) {
-        try {
-            tether::Config config;
-            if (!options->instance.empty()) config.instance = options->instance;
-            config.storage.url = options->observer_db;
-            observer = tether::Observer::builder().config(config).storage(tether::open_storage(config.storage)).build();
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "tether-example-server: cannot open the observer database \"%s\": %s\n",
-                         options->observer_db.c_str(), e.what());
-            return 1;
-        }
-    }
-
     std::unique_ptr<example::AppDb> db;
     try {
         db = std::make_unique<example::AppDb>(options->data);
@@ -180,10 +168,42 @@ int main(int argc, char** argv) {
     example::SyncEngine engine(std::move(db), example::ModelRegistry::standard(), engine_options, clock);
     engine.use_default_resolvers();
 
+    // The observer replays captured pushes through the same engine (previews read its records).
+    std::unique_ptr<tether::Observer> observer;
+    if (options->observe) {
+        try {
+            tether::Config config;
+            if (!options->instance.empty()) config.instance = options->instance;
+            config.storage.url = options->observer_db;
+            config.replay.live_enabled = options->dashboard.replay_live;
+            observer = tether::Observer::builder()
+                           .config(config)
+                           .storage(tether::open_storage(config.storage))
+                           .state_reader(std::make_shared<example::EngineStateReader>(engine))
+                           .replay_target(std::make_shared<example::EngineReplayTarget>(engine))
+                           .build();
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "tether-example-server: cannot open the observer database \"%s\": %s\n",
+                         options->observer_db.c_str(), e.what());
+            return 1;
+        }
+    }
+
     example::HttpServer server(options->http, engine, observer ? &observer->recorder() : nullptr);
-    // The dashboard adapter will be installed here with server.set_dashboard_hook(…),
-    // configured from options->dashboard (token, replay_live).
-    (void)options->dashboard;
+    std::unique_ptr<tether::beast::Dashboard> dashboard;
+    if (observer) {
+        tether::beast::DashboardOptions dashboard_options;
+        if (!options->dashboard.token.empty()) {
+            try {
+                dashboard_options.middleware.push_back(tether::beast::bearer_token(options->dashboard.token));
+            } catch (const std::invalid_argument& e) {
+                std::fprintf(stderr, "tether-example-server: --token: %s\n", e.what());
+                return 2;
+            }
+        }
+        dashboard = std::make_unique<tether::beast::Dashboard>(*observer, std::move(dashboard_options));
+        server.mount(*dashboard);
+    }
 
     std::uint16_t port = 0;
     try {
@@ -201,9 +221,14 @@ int main(int argc, char** argv) {
                  options->strict_duplicates ? ", strict duplicates" : "");
     std::printf("listening on http://%s%s%s:%u\n", v6 ? "[" : "", options->http.host.c_str(), v6 ? "]" : "",
                 static_cast<unsigned>(port));
+    if (dashboard)
+        std::printf("dashboard at http://%s%s%s:%u%s/%s\n", v6 ? "[" : "", options->http.host.c_str(), v6 ? "]" : "",
+                    static_cast<unsigned>(port), dashboard->prefix().c_str(),
+                    options->dashboard.token.empty() ? "" : " (sign in with ?token=<your --token>)");
     std::fflush(stdout);
 
     server.run();
+    dashboard.reset();  // before the observer it reads from
 
     if (observer) {
         auto& recorder = observer->recorder();

@@ -164,11 +164,14 @@ const ConflictResolver& SyncEngine::resolver_for(const std::string& model) const
     return lww_;
 }
 
-std::optional<std::string> SyncEngine::current_state(std::string_view model, std::string_view entity_id) {
+std::optional<Record> SyncEngine::current_record(std::string_view model, std::string_view entity_id) {
     std::lock_guard lock(mutex_);
-    auto r = db_->find(model, entity_id);
-    if (!r) return std::nullopt;
-    return r->data_json;
+    return db_->find(model, entity_id);
+}
+
+bool SyncEngine::was_applied(std::string_view mutation_id) {
+    std::lock_guard lock(mutex_);
+    return db_->was_applied(mutation_id);
 }
 
 struct SyncEngine::PushContext {

@@ -99,8 +99,10 @@ public:
     SyncResult push(std::string_view body);
     SyncResult pull(std::string_view body);
 
-    /// The current record of an entity as JSON text, or nullopt (for replay previews).
-    std::optional<std::string> current_state(std::string_view model, std::string_view entity_id);
+    /// The current record of an entity (data and updated_at), or nullopt: replay previews.
+    std::optional<Record> current_record(std::string_view model, std::string_view entity_id);
+    /// True when a push already applied this mutation id (the duplicate check).
+    bool was_applied(std::string_view mutation_id);
 
     const EngineOptions& options() const noexcept { return options_; }
 

@@ -3,7 +3,9 @@
 // can drive time by hand. Times are integer microseconds since the Unix epoch, UTC.
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace tether {
 
@@ -40,5 +42,11 @@ private:
 
 /// "2026-11-24T10:00:00.000123Z" for a microsecond timestamp.
 std::string format_iso8601(Micros t);
+
+/// The inverse, for times people type: "2026-11-24T10:05Z", "2026-11-24T10:05:00Z",
+/// "2026-11-24T10:05:00.123456Z", "2026-11-24T11:05:00+01:00" (a space may replace the
+/// "T"; up to 6 fraction digits; an offset or "Z" is required so the instant is never
+/// ambiguous). nullopt for anything else, including impossible dates.
+std::optional<Micros> parse_iso8601(std::string_view text) noexcept;
 
 }  // namespace tether

@@ -80,6 +80,14 @@ struct StorageConfig {
     std::chrono::milliseconds busy_timeout{5'000};
 };
 
+/// Replay of captured pushes (docs/replay.md). Previews are always available; live replay
+/// writes to the host's database and is off unless enabled here.
+struct ReplayConfig {
+    bool live_enabled = false;                         ///< allow ReplayEngine::replay (HTTP 403 otherwise)
+    std::chrono::seconds token_ttl{600};               ///< how long a preview's one-time token stays valid
+    std::chrono::milliseconds record_timeout{10'000};  ///< longest wait for the replay to be stored
+};
+
 struct Config {
     std::string instance = "default";  ///< name of this server instance in multi-instance setups
     RecorderConfig recorder;
@@ -88,6 +96,7 @@ struct Config {
     TelemetryConfig telemetry;
     FailureThresholds failures;  ///< when a failure group is systematic, a client stuck, a mutation poison
     StorageConfig storage;
+    ReplayConfig replay;
 
     /// Parse a JSON document. `source` names it in error messages (e.g. the file name).
     static Config from_json(std::string_view json, std::string_view source = "config");

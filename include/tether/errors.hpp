@@ -62,6 +62,77 @@ private:
     bool transient_;
 };
 
+/// A replay preview or live replay was refused. Every subclass fixes the HTTP status the
+/// dashboard answers with and a stable machine-readable `code()` (the JSON `error` member);
+/// what() says what was refused, for which request, and what was expected.
+///
+///   subclass              status  code
+///   ReplayDisabled         403    replay_disabled        replay.live_enabled is false
+///   ReplayNotConfirmed     400    replay_not_confirmed   the call did not send "confirm": true
+///   ReplayNotFound         404    not_found              no captured request has that id
+///   ReplayNotApplicable    422    not_replayable         not a push, nothing to replay, or a body
+///                                                         that cannot be cloned faithfully
+///   ReplayTokenRejected    409    replay_token_rejected  token missing, unknown, expired, used,
+///                                                         or issued for another request
+///   ReplayUnfaithful       422    unfaithful_mutations   mutations that cannot be replayed as
+///                                                         captured (redacted payload …) and
+///                                                         skip_redacted was not requested
+///   ReplayUnavailable      501    replay_unavailable     no StateReader (preview) or no
+///                                                         ReplayTarget (live replay) configured
+/// A malformed replay request body is an InvalidArgument (400) naming the member.
+class ReplayError : public Error {
+public:
+    ReplayError(int http_status, const char* code, const std::string& message)
+        : Error(message), http_status_(http_status), code_(code) {}
+    int http_status() const noexcept { return http_status_; }
+    const char* code() const noexcept { return code_; }
+
+private:
+    int http_status_;
+    const char* code_;
+};
+
+class ReplayDisabled : public ReplayError {
+public:
+    explicit ReplayDisabled(const std::string& message) : ReplayError(403, "replay_disabled", message) {}
+};
+
+class ReplayNotConfirmed : public ReplayError {
+public:
+    explicit ReplayNotConfirmed(const std::string& message) : ReplayError(400, "replay_not_confirmed", message) {}
+};
+
+class ReplayNotFound : public ReplayError {
+public:
+    explicit ReplayNotFound(const std::string& message) : ReplayError(404, "not_found", message) {}
+};
+
+class ReplayNotApplicable : public ReplayError {
+public:
+    explicit ReplayNotApplicable(const std::string& message) : ReplayError(422, "not_replayable", message) {}
+};
+
+class ReplayTokenRejected : public ReplayError {
+public:
+    enum class Reason : std::uint8_t { missing, unknown, expired, used, other_request };
+    ReplayTokenRejected(Reason reason, const std::string& message)
+        : ReplayError(409, "replay_token_rejected", message), reason_(reason) {}
+    Reason reason() const noexcept { return reason_; }
+
+private:
+    Reason reason_;
+};
+
+class ReplayUnfaithful : public ReplayError {
+public:
+    explicit ReplayUnfaithful(const std::string& message) : ReplayError(422, "unfaithful_mutations", message) {}
+};
+
+class ReplayUnavailable : public ReplayError {
+public:
+    explicit ReplayUnavailable(const std::string& message) : ReplayError(501, "replay_unavailable", message) {}
+};
+
 /// Where a background problem happened.
 enum class ErrorSource : std::uint8_t { storage, pipeline, retention, recorder };
 const char* to_string(ErrorSource s) noexcept;

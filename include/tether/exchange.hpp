@@ -45,6 +45,41 @@ struct Header {
     std::string value;
 };
 
+/// A mutation id a replay replaced: `from` as captured, `to` as sent in the replay.
+struct MutationIdChange {
+    std::string from;
+    std::string to;
+
+    friend bool operator==(const MutationIdChange& a, const MutationIdChange& b) {
+        return a.from == b.from && a.to == b.to;
+    }
+};
+
+/// A captured mutation a replay left out, and why.
+struct SkippedMutation {
+    std::uint32_t seq = 0;    ///< position in the captured push
+    std::string mutation_id;  ///< as captured
+    std::string reason;       ///< e.g. "payload values were redacted at capture (/payload/password)"
+
+    friend bool operator==(const SkippedMutation& a, const SkippedMutation& b) {
+        return a.seq == b.seq && a.mutation_id == b.mutation_id && a.reason == b.reason;
+    }
+};
+
+/// Who replayed a captured push, when, and how its mutations were renamed. The ReplayEngine
+/// puts it on the replay's Exchange so that storage writes it in the same batch as the
+/// replay request (and retention deletes it with that request).
+struct ReplayAudit {
+    std::string by;    ///< identity of the caller (the host's auth middleware); never a credential
+    Micros at_us = 0;  ///< when the replay was started
+    std::vector<MutationIdChange> mutation_id_map;  ///< push order, one entry per replayed mutation
+    std::vector<SkippedMutation> skipped;
+
+    friend bool operator==(const ReplayAudit& a, const ReplayAudit& b) {
+        return a.by == b.by && a.at_us == b.at_us && a.mutation_id_map == b.mutation_id_map && a.skipped == b.skipped;
+    }
+};
+
 /// One captured push or pull. Everything is optional except `kind`; missing details are
 /// taken from the bodies (client id) or filled by the Recorder (id, start time, instance).
 struct Exchange {
@@ -61,6 +96,7 @@ struct Exchange {
     std::vector<Header> headers;        ///< selected request/response headers; secrets are redacted
     std::vector<MutationTrace> traces;  ///< per-mutation host traces (push only)
     std::string replay_of;              ///< id of the captured request this one replays
+    std::optional<ReplayAudit> replay_audit;  ///< set by the ReplayEngine on the replays it records
 
     // Set by the Recorder when a body exceeded RecorderConfig::max_body_bytes.
     bool request_truncated = false;

@@ -18,6 +18,7 @@
 #include "tether/ids.hpp"
 #include "tether/recorder.hpp"
 #include "tether/redactor.hpp"
+#include "tether/replay_engine.hpp"
 #include "tether/storage.hpp"
 #include "tether/telemetry_aggregator.hpp"
 
@@ -52,6 +53,10 @@ public:
     /// Process-lifetime counters in OpenMetrics text: what GET {prefix}/metrics/prometheus serves.
     std::string openmetrics() const;
 
+    /// Replay previews (need Builder::state_reader) and live replays (also need
+    /// Builder::replay_target and config replay.live_enabled); see docs/replay.md.
+    ReplayEngine& replay() noexcept;
+
 private:
     struct State;
     explicit Observer(std::unique_ptr<State> state);
@@ -69,6 +74,10 @@ public:
     Builder& redactor(std::shared_ptr<Redactor> redactor);
     /// Default: StderrErrorHandler.
     Builder& error_handler(std::shared_ptr<ErrorHandler> handler);
+    /// The host's current records, for replay previews. Default: none (previews answer 501).
+    Builder& state_reader(std::shared_ptr<StateReader> reader);
+    /// The host's push handling, for live replays. Default: none (live replays answer 501).
+    Builder& replay_target(std::shared_ptr<ReplayTarget> target);
 
     /// Validates the config (throws ConfigError) and starts the writer thread.
     std::unique_ptr<Observer> build();
@@ -80,6 +89,8 @@ private:
     std::shared_ptr<Storage> storage_;
     std::shared_ptr<Redactor> redactor_;
     std::shared_ptr<ErrorHandler> error_handler_;
+    std::shared_ptr<StateReader> state_reader_;
+    std::shared_ptr<ReplayTarget> replay_target_;
 };
 
 }  // namespace tether

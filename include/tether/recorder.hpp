@@ -5,10 +5,13 @@
 // and every exchange offered is accounted for: written, dropped (by reason) or queued.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tether/exchange.hpp"
+#include "tether/records.hpp"
 
 namespace tether {
 
@@ -42,6 +45,44 @@ struct RecorderStats {
     std::uint64_t pruned = 0;       ///< requests removed by retention
 };
 
+/// Called on the writer thread after each committed batch with the requests just stored
+/// (already redacted). It runs between storage writes, so it must be quick and must not
+/// block: copy what it needs and hand it to another thread. Exceptions are swallowed.
+using WriteListener = std::function<void(const std::vector<CapturedRequest>& stored)>;
+
+/// Keeps a WriteListener registered; destroying or reset() unregisters it. reset() waits
+/// for a running call to finish, so the listener's captures may be destroyed right after.
+/// Safe to outlive the Recorder. Must not be reset from inside the listener itself.
+class Subscription {
+public:
+    Subscription() = default;
+    explicit Subscription(std::function<void()> cancel) noexcept : cancel_(std::move(cancel)) {}
+    Subscription(Subscription&& other) noexcept : cancel_(std::move(other.cancel_)) { other.cancel_ = nullptr; }
+    Subscription& operator=(Subscription&& other) noexcept {
+        if (this != &other) {
+            reset();
+            cancel_ = std::move(other.cancel_);
+            other.cancel_ = nullptr;
+        }
+        return *this;
+    }
+    Subscription(const Subscription&) = delete;
+    Subscription& operator=(const Subscription&) = delete;
+    ~Subscription() { reset(); }
+
+    void reset() noexcept {
+        if (cancel_) {
+            auto cancel = std::move(cancel_);
+            cancel_ = nullptr;
+            cancel();
+        }
+    }
+    explicit operator bool() const noexcept { return static_cast<bool>(cancel_); }
+
+private:
+    std::function<void()> cancel_;
+};
+
 class Recorder {
 public:
     struct Impl;
@@ -66,6 +107,9 @@ public:
     bool shutdown(std::chrono::milliseconds timeout);
 
     const Clock& clock() const noexcept;
+
+    /// Be told about every batch committed from now on (live dashboards, exporters).
+    Subscription on_written(WriteListener listener);
 
 private:
     std::unique_ptr<Impl> impl_;

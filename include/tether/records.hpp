@@ -131,9 +131,24 @@ struct RequestRecord {
     std::vector<ParseNote> notes;
 
     std::string replay_of;  ///< id of the original when this request is a replay
+    /// Who replayed it, when, and the mutation id map: set on replays recorded by the
+    /// ReplayEngine (get_request returns it; list items leave it empty).
+    std::optional<ReplayAudit> replay_audit;
     Micros recorded_at_us = 0;
 
     bool failed() const noexcept { return is_failure(outcome); }
+};
+
+/// One replay of a captured request, as Storage::list_replays reports it: the replay
+/// request's summary plus the audit stored with it.
+struct ReplayLink {
+    std::string id;            ///< the replay request
+    std::string replay_of;     ///< the request it replays
+    Micros started_at_us = 0;  ///< of the replay request (the keyset order)
+    int http_status = 0;
+    RequestOutcome outcome = RequestOutcome::ok;
+    /// Absent for a request the host recorded with Exchange::replay_of but without the ReplayEngine.
+    std::optional<ReplayAudit> audit;
 };
 
 /// A parsed, redacted exchange: what one batch write stores.

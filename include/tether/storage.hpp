@@ -125,6 +125,12 @@ public:
     virtual std::vector<PoisonMutation> poison_mutations(const PoisonQuery& query,
                                                          const FailureThresholds& thresholds) = 0;
 
+    /// The replays of a request: requests whose replay_of is `original_id`, newest first by
+    /// (started_at, id), with the ReplayAudit written in their batch; cursor as for requests.
+    /// A replay deleted by retention takes its link along; an original that is deleted keeps
+    /// its replays listed under its id.
+    virtual Page<ReplayLink> list_replays(std::string_view original_id, const PageRequest& page) = 0;
+
     virtual std::uint64_t count_requests() = 0;
     virtual std::uint64_t count_mutations() = 0;
 

@@ -21,9 +21,10 @@ void line_column(std::string_view text, std::size_t offset, std::size_t& line, s
     }
 }
 
-std::optional<json::value> try_parse(std::string_view text, ParseFailure* failure, json::storage_ptr sp) {
+std::optional<json::value> try_parse(std::string_view text, ParseFailure* failure, json::storage_ptr sp,
+                                     std::size_t max_depth) {
     json::parse_options opts;
-    opts.max_depth = max_json_depth;
+    opts.max_depth = max_depth;
     json::stream_parser p(json::storage_ptr(), opts);
     p.reset(std::move(sp));
     boost::system::error_code ec;
@@ -201,6 +202,76 @@ json::array changes_value(const std::vector<FieldChange>& list) {
 json::value iso_time(std::optional<Micros> t) {
     if (!t) return nullptr;
     return json::value(format_iso8601(*t));
+}
+
+void put_time(json::object& o, std::string_view key, std::optional<Micros> t) {
+    o[key] = iso_time(t);
+    o[std::string(key) + "_us"] = t ? json::value(*t) : json::value(nullptr);
+}
+
+json::value or_null(const std::string& s) { return s.empty() ? json::value(nullptr) : json::value(s); }
+
+json::array strings(const std::vector<std::string>& list) {
+    json::array out;
+    out.reserve(list.size());
+    for (const auto& s : list) out.emplace_back(s);
+    return out;
+}
+
+namespace {
+
+// Length of the well-formed UTF-8 sequence (RFC 3629) starting at s[i]; 0 when ill-formed
+// (stray continuation byte, overlong form, surrogate, beyond U+10FFFF, cut short).
+std::size_t utf8_sequence(std::string_view s, std::size_t i) noexcept {
+    auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+    const unsigned char lead = byte(i);
+    if (lead < 0x80) return 1;
+    std::size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (lead >= 0xC2 && lead <= 0xDF) {
+        n = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+        n = 3;
+        if (lead == 0xE0)
+            lo = 0xA0;  // overlong
+        else if (lead == 0xED)
+            hi = 0x9F;  // surrogates
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+        n = 4;
+        if (lead == 0xF0)
+            lo = 0x90;  // overlong
+        else if (lead == 0xF4)
+            hi = 0x8F;  // > U+10FFFF
+    } else {
+        return 0;
+    }
+    if (s.size() - i < n) return 0;
+    if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
+    for (std::size_t k = 2; k < n; ++k)
+        if ((byte(i + k) & 0xC0) != 0x80) return 0;
+    return n;
+}
+
+}  // namespace
+
+void replace_invalid_utf8(std::string& text) {
+    std::size_t i = 0, n = 0;
+    while (i < text.size() && (n = utf8_sequence(text, i)) != 0) i += n;
+    if (i == text.size()) return;  // the usual case: nothing to copy
+    std::string out;
+    out.reserve(text.size() + 16);
+    out.append(text, 0, i);
+    while (i < text.size()) {
+        n = utf8_sequence(text, i);
+        if (n == 0) {
+            out += "\\ufffd";
+            ++i;
+        } else {
+            out.append(text, i, n);
+            i += n;
+        }
+    }
+    text = std::move(out);
 }
 
 }  // namespace tether::detail

@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "tether/differ.hpp"
 #include "tether/records.hpp"
@@ -18,9 +20,11 @@ namespace json = boost::json;
 /// Nesting beyond this is treated as a parse error (keeps recursion bounded).
 inline constexpr std::size_t max_json_depth = 64;
 
-/// Parse `text`; on failure return nullopt and describe the failure in `*failure`.
+/// Parse `text`; on failure return nullopt and describe the failure in `*failure` (may be null).
+/// `max_depth` is for documents built around parsed ones (a JSON Patch wraps a stored
+/// document two levels deeper); stored input keeps the default.
 std::optional<json::value> try_parse(std::string_view text, ParseFailure* failure,
-                                     json::storage_ptr sp = {});
+                                     json::storage_ptr sp = {}, std::size_t max_depth = max_json_depth);
 
 /// Parse or throw JsonError with position.
 json::value parse_or_throw(std::string_view text);
@@ -36,10 +40,33 @@ void append_json_string(std::string& out, std::string_view s);
 /// Stored JSON text back into a value for a JSON answer: "" is null, text that is not
 /// JSON (never written by the pipeline, but storage is outside our control) stays a string.
 json::value embed(const std::string& text);
-/// Field changes as [{path, op, from?, to?}] with the values embedded.
+/// Field changes as [{path, op, from?, to?}] with the values embedded: the one writer of
+/// that shape (field_changes_to_json is its text).
 json::array changes_value(const std::vector<FieldChange>& changes);
 /// Times in JSON answers: ISO-8601 UTC, null when absent.
 json::value iso_time(std::optional<Micros> t);
+/// Sets `key` (ISO-8601 UTC) and `key`_us (microseconds), both null when absent: the
+/// convention of every time in the JSON documents.
+void put_time(json::object& o, std::string_view key, std::optional<Micros> t);
+/// A string member that may be absent: "" is null.
+json::value or_null(const std::string& s);
+/// ["a", "b", …]
+json::array strings(const std::vector<std::string>& list);
+
+/// A page of a list answer: {"items": [value(item)…], "next_cursor": cursor, null on the last page}.
+template <class PageT, class ItemValue>
+std::string page_json(const PageT& page, ItemValue&& value) {
+    json::array items;
+    items.reserve(page.items.size());
+    for (const auto& item : page.items) items.push_back(value(item));
+    return to_text(json::object{{"items", std::move(items)}, {"next_cursor", or_null(page.next_cursor)}});
+}
+
+/// Makes JSON text written by append_json valid UTF-8: every byte that is not part of a
+/// well-formed UTF-8 sequence becomes the escape \ufffd. Stored text (headers, bodies that
+/// are not JSON) may hold any bytes; append_json writes only ASCII outside strings, so only
+/// string contents change. Valid input is left as it is (no copy).
+void replace_invalid_utf8(std::string& json_text);
 
 /// Small accessors that never throw.
 const json::value* find(const json::object& o, std::string_view key) noexcept;

@@ -2288,6 +2288,17 @@ void create_schema(SQLite::Database& raw, int version) {
     }
 }
 
+// The migrated schema is the one a new database gets.
+void check_schema_is_fresh(SQLite::Database& migrated, const test::TempDir& dir) {
+    auto fresh_db = dir.file("fresh.db");
+    open_sqlite_storage({fresh_db});
+    SQLite::Database fresh(fresh_db);
+    const std::string schema =
+        "SELECT group_concat(sql, ';') FROM (SELECT sql FROM sqlite_master "
+        "WHERE name <> 'schema_version' ORDER BY name)";
+    CHECK(migrated.execAndGet(schema).getString() == fresh.execAndGet(schema).getString());
+}
+
 // The request columns of schema version 1, for rows written as that version wrote them.
 constexpr const char* v1_request_insert =
     "INSERT INTO requests (id, kind, client_id, client_version, instance, started_at, duration_us, "
@@ -2346,14 +2357,7 @@ TEST_CASE("sqlite storage: a schema version 1 database is migrated and keeps its
     SQLite::Database raw(db);
     CHECK(raw.execAndGet("SELECT max(version) FROM schema_version").getInt() == sqlite_schema_version());
     CHECK(raw.execAndGet("SELECT count(*) FROM schema_version").getInt() == sqlite_schema_version());
-    // The migrated schema is the one a new database gets.
-    auto fresh_db = dir.file("fresh.db");
-    open_sqlite_storage({fresh_db});
-    SQLite::Database fresh(fresh_db);
-    const std::string schema =
-        "SELECT group_concat(sql, ';') FROM (SELECT sql FROM sqlite_master "
-        "WHERE name <> 'schema_version' ORDER BY name)";
-    CHECK(raw.execAndGet(schema).getString() == fresh.execAndGet(schema).getString());
+    check_schema_is_fresh(raw, dir);
 }
 
 TEST_CASE("sqlite storage: unreadable rollup columns are named, and block no other bucket",
@@ -2509,14 +2513,66 @@ TEST_CASE("sqlite storage: a schema version 2 database is migrated, its conflict
     }
     SQLite::Database raw(db);
     CHECK(raw.execAndGet("SELECT max(version) FROM schema_version").getInt() == sqlite_schema_version());
-    // The migrated schema is the one a new database gets.
-    auto fresh_db = dir.file("fresh.db");
-    open_sqlite_storage({fresh_db});
-    SQLite::Database fresh(fresh_db);
-    const std::string schema =
-        "SELECT group_concat(sql, ';') FROM (SELECT sql FROM sqlite_master "
-        "WHERE name <> 'schema_version' ORDER BY name)";
-    CHECK(raw.execAndGet(schema).getString() == fresh.execAndGet(schema).getString());
+    check_schema_is_fresh(raw, dir);
+}
+
+TEST_CASE("sqlite storage: a schema version 5 database is migrated, its replays listed, new ones audited",
+          "[storage][sqlite][replay]") {
+    REQUIRE(sqlite_schema_version() >= 6);
+    test::TempDir dir;
+    const auto db = dir.file("v5.db");
+    {
+        // What open_sqlite_storage of schema version 5 left behind: a push and a replay of it
+        // (replay_of was stored from the start; who replayed it was not).
+        SQLite::Database raw(db, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        raw.exec("PRAGMA journal_mode = WAL");
+        SQLite::Transaction tx(raw);
+        create_schema(raw, 5);
+        SQLite::Statement insert(
+            raw, std::string(v1_request_insert) + "(?, 'push', 'c1', '1.0', 'i0', ?, 1500, 200, 'ok', 0, 0, 0, 0, 0, "
+                                                  "'[]', 0, 0, 0, 0, 0, 0, ?, ?, '[]', '[]', '[]', "
+                                                  "CAST('{}' AS BLOB), CAST('' AS BLOB))");
+        for (long i : {1, 2}) {
+            insert.reset();
+            insert.bind(1, make_id('R', i));
+            insert.bind(2, static_cast<std::int64_t>(B0 + i));
+            insert.bind(3, i == 2 ? make_id('R', 1) : std::string());
+            insert.bind(4, static_cast<std::int64_t>(B0 + i));
+            insert.exec();
+        }
+        raw.exec("UPDATE counters SET value = 2 WHERE name = 'requests'");
+        tx.commit();
+        CHECK_FALSE(raw.tableExists("replay_audits"));
+    }
+    ReplayAudit audit{"ops@example.com", B0 + 30, {{"mut-1", "01JD3Z6Q8Y9V4K2M1N0P7R5S3A"}}, {{1, "mut-2", "redacted"}}};
+    {
+        auto st = open_sqlite_storage({db});
+        auto links = st->list_replays(make_id('R', 1), {}).items;
+        REQUIRE(links.size() == 1);
+        CHECK(links[0].id == make_id('R', 2));
+        CHECK_FALSE(links[0].audit);  // replayed before audits were stored
+        auto replay = simple_request(3, B0 + 3);
+        replay.request.replay_of = make_id('R', 1);
+        replay.request.replay_audit = audit;
+        st->write_batch({replay});
+        links = st->list_replays(make_id('R', 1), {}).items;
+        REQUIRE(links.size() == 2);
+        CHECK(links[0].id == make_id('R', 3));
+        REQUIRE(links[0].audit);
+        CHECK(*links[0].audit == audit);
+        CHECK(*st->get_request(make_id('R', 3))->replay_audit == audit);
+        // Retention deletes the audit with its request (cascade).
+        RetentionPolicy keep2;
+        keep2.max_requests = 2;
+        REQUIRE(st->prune(keep2, B0, 10) == 1);
+        RetentionPolicy keep0;
+        keep0.max_age_us = 1;
+        REQUIRE(st->prune(keep0, B0 + 10, 10) == 2);
+    }
+    SQLite::Database raw(db);
+    CHECK(raw.execAndGet("SELECT count(*) FROM replay_audits").getInt() == 0);
+    CHECK(raw.execAndGet("SELECT max(version) FROM schema_version").getInt() == sqlite_schema_version());
+    check_schema_is_fresh(raw, dir);
 }
 
 TEST_CASE("sqlite storage: unreadable conflict fields are named", "[storage][sqlite][conflicts]") {

@@ -74,6 +74,9 @@ public:
     std::vector<PoisonMutation> poison_mutations(const PoisonQuery& q, const FailureThresholds& t) override {
         return inner_->poison_mutations(q, t);
     }
+    Page<ReplayLink> list_replays(std::string_view id, const PageRequest& p) override {
+        return inner_->list_replays(id, p);
+    }
     std::uint64_t count_requests() override { return inner_->count_requests(); }
     std::uint64_t count_mutations() override { return inner_->count_mutations(); }
     std::size_t prune(const RetentionPolicy& p, Micros now, std::size_t n) override { return inner_->prune(p, now, n); }

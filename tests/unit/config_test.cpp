@@ -121,3 +121,34 @@ TEST_CASE("config: from_file reads a file and reports a missing one", "[config]"
         CHECK_THAT(e.what(), Catch::Contains("/nonexistent/tether.json"));
     }
 }
+
+TEST_CASE("config: the replay section", "[config][replay]") {
+    Config d = Config::from_json("{}");
+    CHECK_FALSE(d.replay.live_enabled);  // live replay writes to the host's database: off by default
+    CHECK(d.replay.token_ttl == std::chrono::minutes(10));
+    CHECK(d.replay.record_timeout == std::chrono::seconds(10));
+
+    Config c =
+        Config::from_json(R"({"replay": {"live_enabled": true, "token_ttl_seconds": 30, "record_timeout_ms": 250}})");
+    CHECK(c.replay.live_enabled);
+    CHECK(c.replay.token_ttl.count() == 30);
+    CHECK(c.replay.record_timeout.count() == 250);
+    CHECK(Config::from_json(c.to_json()).to_json() == c.to_json());
+    CHECK_THAT(d.to_json(),
+               Catch::Contains(R"("replay":{"live_enabled":false,"token_ttl_seconds":600,"record_timeout_ms":10000})"));
+
+    auto e = error_of(R"({"replay": {"live_enabled": "yes"}})");
+    CHECK(e.path() == "replay.live_enabled");
+    CHECK_THAT(e.what(), Catch::Contains("true or false") && Catch::Contains("got string"));
+    e = error_of(R"({"replay": {"token_ttl_seconds": 0}})");
+    CHECK(e.path() == "replay.token_ttl_seconds");
+    e = error_of(R"({"replay": {"record_timeout_ms": -5}})");
+    CHECK(e.path() == "replay.record_timeout_ms");
+    e = error_of(R"({"replay": {"enabled": true}})");
+    CHECK(e.path() == "replay.enabled");
+    CHECK_THAT(e.what(), Catch::Contains("live_enabled"));
+
+    Config bad;
+    bad.replay.token_ttl = std::chrono::seconds(0);
+    CHECK_THROWS_AS(bad.validate(), ConfigError);
+}

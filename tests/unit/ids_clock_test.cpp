@@ -60,3 +60,23 @@ TEST_CASE("clock: ISO-8601 formatting with microseconds", "[clock]") {
     CHECK(m.now_us() == 15);
     CHECK(m.steady_us() == 15);
 }
+
+TEST_CASE("clock: ISO-8601 parsing accepts what people type and round-trips the formatter", "[clock]") {
+    using tether::parse_iso8601;
+    CHECK(parse_iso8601("2024-11-25T02:00:00.123456Z") == 1'732'500'000'123'456);
+    CHECK(parse_iso8601("2024-11-25T02:00:00Z") == 1'732'500'000'000'000);
+    CHECK(parse_iso8601("2024-11-25T02:00Z") == 1'732'500'000'000'000);
+    CHECK(parse_iso8601("2024-11-25 02:00:00.5Z") == 1'732'500'000'500'000);
+    CHECK(parse_iso8601("2024-11-25T03:00:00+01:00") == 1'732'500'000'000'000);
+    CHECK(parse_iso8601("2024-11-24T21:30:00-04:30") == 1'732'500'000'000'000);
+    CHECK(parse_iso8601("2024-02-29T00:00:00Z").has_value());
+    CHECK(parse_iso8601("1969-12-31T23:59:59.999999Z") == -1);
+    for (tether::Micros t : {tether::Micros{0}, tether::Micros{1'732'500'000'123'456}, tether::Micros{-86'400'000'001}})
+        CHECK(parse_iso8601(tether::format_iso8601(t)) == t);
+    // Ambiguous, impossible or malformed.
+    for (const char* bad : {"", "2024-11-25", "2024-11-25T02:00:00", "2024-11-25T02:00:00.Z", "2024-11-25T02:00:00.1234567Z",
+                            "2023-02-29T00:00Z", "2024-13-01T00:00Z", "2024-04-31T00:00Z", "2024-11-25T24:00Z",
+                            "2024-11-25T02:60Z", "2024-11-25T02:00:00Zjunk", "2024-11-25T02:00+0100", "24-11-25T02:00Z",
+                            "2024-11-25T02:00:00+25:00", "１９70-01-01T00:00Z"})
+        CHECK_FALSE(parse_iso8601(bad).has_value());
+}

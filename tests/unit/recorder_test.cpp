@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <mutex>
+#include <vector>
 #include <thread>
 
 #include "support/faulty_storage.hpp"
@@ -271,4 +273,41 @@ TEST_CASE("recorder: a permanent error costs only the offending exchange, not it
     for (const auto& e : rig.errors->events)
         explained = explained || (e.message.find("request(s) could not be stored") != std::string::npos);
     CHECK(explained);
+}
+
+TEST_CASE("recorder: write listeners hear every committed request until unsubscribed", "[recorder]") {
+    auto observer = Observer::builder().build();
+    auto& rec = observer->recorder();
+    std::mutex m;
+    std::vector<std::string> heard;
+    auto subscription = rec.on_written([&](const std::vector<CapturedRequest>& stored) {
+        std::lock_guard lock(m);
+        for (const auto& c : stored) heard.push_back(c.request.id);
+    });
+    auto throwing = rec.on_written([](const std::vector<CapturedRequest>&) { throw std::runtime_error("listener bug"); });
+    for (std::uint64_t i = 0; i < 20; ++i) rec.record(test::sample_push("c-1", 1, i));
+    REQUIRE(rec.flush());
+    {
+        std::lock_guard lock(m);
+        CHECK(heard.size() == 20);  // a throwing listener neither stops the others nor the writer
+    }
+    CHECK(rec.stats().written == 20);
+
+    subscription.reset();
+    CHECK_FALSE(subscription);
+    rec.record(test::sample_push("c-1", 1, 99));
+    REQUIRE(rec.flush());
+    std::lock_guard lock(m);
+    CHECK(heard.size() == 20);
+}
+
+TEST_CASE("recorder: a subscription may outlive its recorder", "[recorder]") {
+    Subscription subscription;
+    {
+        auto observer = Observer::builder().build();
+        subscription = observer->recorder().on_written([](const std::vector<CapturedRequest>&) {});
+        CHECK(subscription);
+    }
+    subscription.reset();  // the registry is gone: nothing to do, nothing to crash
+    CHECK_FALSE(subscription);
 }

@@ -11,7 +11,7 @@
 //   #/failures/list                 failure list
 //   #/failures/groups/{fingerprint} failure group
 //   #/clients, #/clients/{id}       clients             (page-clients.js)
-import { h, loading, errorBox } from './dom.js';
+import { h, append, loading, errorBox } from './dom.js';
 import { isAbort } from './api.js';
 import { hideTip } from './charts.js';
 import * as live from './live.js';
@@ -125,6 +125,9 @@ async function route() {
   hideTip();
 
   const root = h('div', { class: 'page' });
+  // Pages append optional panels that are null when there is nothing to show; the native
+  // Element.append would render those as the text "null". Skip them like h() does.
+  root.append = (...children) => { append(root, children); };
   const ctx = {
     params,
     query,

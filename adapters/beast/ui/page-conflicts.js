@@ -15,7 +15,7 @@ const FIELDS = [
   { name: 'model', label: 'Model', placeholder: 'e.g. Task' },
   { name: 'client_id', label: 'Client', placeholder: 'client id' },
   { name: 'entity_id', label: 'Entity', placeholder: 'entity id' },
-  { name: 'resolver', label: 'Resolver', placeholder: 'e.g. lww' },
+  { name: 'resolver', label: 'Resolver', placeholder: 'e.g. last_write_wins' },
   { name: 'resolution', label: 'Resolution', type: 'select', options: [['server_wins', 'server wins'], ['client_wins', 'client wins'], ['merged'], ['rejected']] },
   { name: 'instance', label: 'Instance', placeholder: 'any' },
   { name: 'from', label: 'From', type: 'datetime' },

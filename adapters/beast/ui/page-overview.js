@@ -3,7 +3,7 @@
 // selected window is not 24h: 1h/6h/7d documents carry 12/72/168 cells, not the 288 five-minute ones).
 import { getJson } from './api.js';
 import {
-  h, pageHead, panel, kv, table, num, ms, pct, link, hashHref, badge, timeEl, preserveFocus, empty, toDate, localTime,
+  h, pageHead, panel, kv, table, num, ms, pct, link, hashHref, badge, timeEl, preserveFocus, empty, toDate, localTime, count,
 } from './dom.js';
 import { healthStrip, shareBar, hideTip } from './charts.js';
 
@@ -44,10 +44,13 @@ function topModels(doc, instance) {
   const rows = doc.top_models || [];
   const max = Math.max(0, ...rows.map((r) => r.mutations));
   return panel('Top models', table([
-    { label: 'Model', cell: (r) => link('/requests', { model: r.model, instance }, r.model) },
+    {
+      label: 'Model', cell: (r) => (r.model ? link('/requests', { model: r.model, instance }, r.model)
+        : h('span', { class: 'muted', text: '(no model)', title: 'Mutations sent without a model (malformed pushes)' })),
+    },
     { label: 'Mutations', class: 'num', cell: (r) => h('span', { class: 'num-bar' }, shareBar(r.mutations, max), num(r.mutations)) },
-    { label: 'Conflicts', class: 'num', cell: (r) => (r.conflicts ? link('/conflicts', { model: r.model }, num(r.conflicts)) : h('span', { class: 'zero', text: '0' })) },
-    { label: 'Failures', class: 'num', cell: (r) => (r.failures ? link('/failures', { model: r.model }, num(r.failures)) : h('span', { class: 'zero', text: '0' })) },
+    { label: 'Conflicts', class: 'num', cell: (r) => (r.conflicts && r.model ? link('/conflicts', { model: r.model }, num(r.conflicts)) : count(r.conflicts)) },
+    { label: 'Failures', class: 'num', cell: (r) => (r.failures && r.model ? link('/failures', { model: r.model }, num(r.failures)) : count(r.failures)) },
   ], rows, { empty: 'No mutations in this window', caption: 'Top models by mutations' }));
 }
 
@@ -58,7 +61,7 @@ function topClients(doc) {
     { label: 'Client', cell: (r) => link('/clients/' + encodeURIComponent(r.client_id), null, r.client_id) },
     { label: 'Requests', class: 'num', cell: (r) => h('span', { class: 'num-bar' }, shareBar(r.requests, max), num(r.requests)) },
     { label: 'Mutations', class: 'num', cell: (r) => num(r.mutations) },
-    { label: 'Failed', class: 'num', cell: (r) => (r.failures ? link('/requests', { client_id: r.client_id, outcome: 'rejected' }, num(r.failures)) : h('span', { class: 'zero', text: '0' })) },
+    { label: 'Failed', class: 'num', cell: (r) => (r.failures ? link('/requests', { client_id: r.client_id, outcome: 'failed' }, num(r.failures)) : h('span', { class: 'zero', text: '0' })) },
   ], rows, { empty: 'No requests in this window', caption: 'Top clients by requests' }));
 }
 

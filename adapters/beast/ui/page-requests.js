@@ -56,7 +56,7 @@ export const REQUEST_FILTER_FIELDS = [
   { name: 'kind', label: 'Kind', type: 'select', options: [['push', 'push'], ['pull', 'pull']] },
   { name: 'client_id', label: 'Client', placeholder: 'client id' },
   { name: 'model', label: 'Model', placeholder: 'e.g. Task' },
-  { name: 'outcome', label: 'Outcome', type: 'select', options: [['ok'], ['conflict'], ['rejected'], ['error']] },
+  { name: 'outcome', label: 'Outcome', type: 'select', options: [['ok'], ['conflict'], ['rejected'], ['error'], ['failed', 'failed (rejected or error)']] },
   { name: 'instance', label: 'Instance', placeholder: 'any' },
   { name: 'from', label: 'From', type: 'datetime' },
   { name: 'to', label: 'To', type: 'datetime' },

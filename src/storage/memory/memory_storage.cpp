@@ -119,6 +119,7 @@ public:
             });
             auto it = requests_.emplace(Key{c.request.started_at_us, c.request.id}, std::move(e)).first;
             by_id_.emplace(c.request.id, it);
+            if (!c.request.replay_of.empty()) replays_[c.request.replay_of].emplace(it->first, &it->second.request);
             for (const auto& m : it->second.mutations) {
                 mutations_.emplace(m.id, &m);
                 if (m.conflict) conflicts_.emplace(Key{m.started_at_us, m.id}, Conflicted{&m, &it->second.request});
@@ -140,6 +141,7 @@ public:
                 r.headers.clear();
                 r.notes.clear();
                 r.redacted_paths.clear();
+                r.replay_audit.reset();
                 return r;
             });
     }
@@ -271,6 +273,19 @@ public:
         return failures_.poison(query, t);
     }
 
+    Page<ReplayLink> list_replays(std::string_view original_id, const PageRequest& page) override {
+        validate_page(page);
+        std::shared_lock lock(mutex_);
+        auto it = replays_.find(std::string(original_id));
+        if (it == replays_.end()) return {};
+        return keyset_page(
+            it->second, std::nullopt, std::nullopt, page, [](const auto&) { return true; },
+            [](const auto& kv) {
+                const RequestRecord& r = *kv.second;
+                return ReplayLink{r.id, r.replay_of, r.started_at_us, r.http_status, r.outcome, r.replay_audit};
+            });
+    }
+
     std::uint64_t count_requests() override {
         std::shared_lock lock(mutex_);
         return requests_.size();
@@ -297,6 +312,7 @@ public:
                 if (m.conflict) conflicts_.erase(Key{m.started_at_us, m.id});
             }
             failures_.erase_request(it->first.second, ids, it->first.first);
+            unlink_replay(it->first, it->second.request.replay_of);
             mutation_count_ -= it->second.mutations.size();
             by_id_.erase(it->first.second);
             requests_.erase(it);
@@ -306,10 +322,21 @@ public:
     }
 
 private:
+    // A replay leaves its original's list with it (the caller holds the write lock).
+    void unlink_replay(const Key& key, const std::string& original_id) {
+        if (original_id.empty()) return;
+        auto it = replays_.find(original_id);
+        if (it == replays_.end()) return;
+        it->second.erase(key);
+        if (it->second.empty()) replays_.erase(it);
+    }
+
     std::shared_mutex mutex_;
     std::map<Key, Entry> requests_;  // map nodes are stable: the indexes below point into them
     std::unordered_map<std::string, std::map<Key, Entry>::iterator> by_id_;
     std::unordered_map<std::string, const MutationRecord*> mutations_;
+    // original id -> its replays by (started_at_us, id); points into requests_.
+    std::unordered_map<std::string, std::map<Key, const RequestRecord*>> replays_;
     std::uint64_t mutation_count_ = 0;
     struct Conflicted {
         const MutationRecord* mutation;

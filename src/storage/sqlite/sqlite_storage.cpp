@@ -231,6 +231,20 @@ CREATE INDEX ix_conflict_hour_entities_entity ON conflict_hour_entities (model, 
 INSERT INTO conflict_entities (model, entity_id, conflicts, last_seen)
 SELECT model, entity_id, sum(conflicts), max(last_seen) FROM conflict_hour_entities GROUP BY model, entity_id;
 )sql",
+        // 6: replay audit. One row per replay the ReplayEngine recorded, written in the batch of
+        // the replay request and deleted with it. A request's replays are listed through
+        // requests.replay_of, so the index on it now ends with the keyset order.
+        R"sql(
+CREATE TABLE replay_audits (
+    request_id      TEXT PRIMARY KEY NOT NULL REFERENCES requests (id) ON DELETE CASCADE,
+    replayed_by     TEXT NOT NULL,
+    replayed_at     INTEGER NOT NULL,  -- µs since the epoch, UTC
+    mutation_id_map TEXT NOT NULL,     -- JSON [[captured, replayed], …] in push order
+    skipped         TEXT NOT NULL      -- JSON [{seq, mutation_id, reason}]
+) WITHOUT ROWID;
+DROP INDEX ix_requests_replay;
+CREATE INDEX ix_requests_replay ON requests (replay_of, started_at, id) WHERE replay_of <> '';
+)sql",
     };
     return steps;
 }
@@ -293,6 +307,32 @@ std::string parse_failure_json(const ParseFailure& f) {
 
 std::string changes_json(const std::vector<FieldChange>& v) { return v.empty() ? "[]" : field_changes_to_json(v); }
 
+std::string id_map_json(const std::vector<MutationIdChange>& map) {
+    std::string out = "[";
+    for (const auto& c : map) {
+        if (out.size() > 1) out += ',';
+        out += '[';
+        detail::append_json_string(out, c.from);
+        out += ',';
+        detail::append_json_string(out, c.to);
+        out += ']';
+    }
+    return out += ']';
+}
+
+std::string skipped_json(const std::vector<SkippedMutation>& skipped) {
+    std::string out = "[";
+    for (const auto& m : skipped) {
+        if (out.size() > 1) out += ',';
+        out += "{\"seq\":" + std::to_string(m.seq) + ",\"mutation_id\":";
+        detail::append_json_string(out, m.mutation_id);
+        out += ",\"reason\":";
+        detail::append_json_string(out, m.reason);
+        out += '}';
+    }
+    return out += ']';
+}
+
 
 std::string member_string(const json::object& o, std::string_view key, const char* column) {
     const auto* v = o.if_contains(key);
@@ -347,6 +387,36 @@ ParseFailure parse_failure_from(const std::string& text, const char* column) {
     f.line = number("line");
     f.column = number("column");
     return f;
+}
+
+std::vector<MutationIdChange> id_map_from(const std::string& text) {
+    constexpr const char* column = "replay_audits.mutation_id_map";
+    auto v = parse_column(text, column);
+    if (!v.is_array()) corrupt(column);
+    std::vector<MutationIdChange> out;
+    for (const auto& e : v.get_array()) {
+        if (!e.is_array() || e.get_array().size() != 2 || !e.get_array()[0].is_string() ||
+            !e.get_array()[1].is_string())
+            corrupt(column);
+        out.push_back({std::string(e.get_array()[0].get_string()), std::string(e.get_array()[1].get_string())});
+    }
+    return out;
+}
+
+std::vector<SkippedMutation> skipped_from(const std::string& text) {
+    constexpr const char* column = "replay_audits.skipped";
+    auto v = parse_column(text, column);
+    if (!v.is_array()) corrupt(column);
+    std::vector<SkippedMutation> out;
+    for (const auto& e : v.get_array()) {
+        if (!e.is_object()) corrupt(column);
+        const auto* seq = e.get_object().if_contains("seq");
+        auto n = seq ? detail::get_int(*seq) : std::nullopt;
+        if (!n || *n < 0 || *n > UINT32_MAX) corrupt(column);
+        out.push_back({static_cast<std::uint32_t>(*n), member_string(e.get_object(), "mutation_id", column),
+                       member_string(e.get_object(), "reason", column)});
+    }
+    return out;
 }
 
 std::vector<FieldChange> changes_from(const std::string& text, const char* column) {
@@ -595,6 +665,33 @@ MutationRecord read_mutation(SQLite::Statement& s) {
     return m;
 }
 
+// The replay_audits columns from `first` on: replayed_by, replayed_at, mutation_id_map, skipped.
+constexpr const char* audit_columns = "a.replayed_by, a.replayed_at, a.mutation_id_map, a.skipped";
+
+ReplayAudit read_audit(SQLite::Statement& s, int first) {
+    ReplayAudit a;
+    a.by = col_str(s, first);
+    a.at_us = s.getColumn(first + 1).getInt64();
+    a.mutation_id_map = id_map_from(col_str(s, first + 2));
+    a.skipped = skipped_from(col_str(s, first + 3));
+    return a;
+}
+
+// r.id, r.replay_of, r.started_at, r.http_status, r.outcome, then a.request_id (NULL without
+// an audit) and audit_columns.
+ReplayLink read_replay_link(SQLite::Statement& s) {
+    ReplayLink l;
+    l.id = col_str(s, 0);
+    l.replay_of = col_str(s, 1);
+    l.started_at_us = s.getColumn(2).getInt64();
+    l.http_status = s.getColumn(3).getInt();
+    auto outcome = parse_request_outcome(col_str(s, 4));
+    if (!outcome) corrupt("requests.outcome");
+    l.outcome = *outcome;
+    if (!s.isColumnNull(5)) l.audit = read_audit(s, 6);
+    return l;
+}
+
 ConflictRecord read_conflict(SQLite::Statement& s) {
     return detail::conflict_record(read_mutation(s), col_str(s, conflict_client_version_column));
 }
@@ -648,6 +745,9 @@ public:
             insert_mutation_.emplace(writer_, std::string("INSERT INTO mutations (") + mutation_columns + ") VALUES (" +
                                                   placeholders(mutation_column_count) + ")");
             insert_model_.emplace(writer_, "INSERT INTO request_models (model, started_at, request_id) VALUES (?,?,?)");
+            insert_audit_.emplace(writer_,
+                                  "INSERT INTO replay_audits (request_id, replayed_by, replayed_at, mutation_id_map, "
+                                  "skipped) VALUES (?,?,?,?,?)");
             add_counter_.emplace(writer_, "UPDATE counters SET value = value + ? WHERE name = ?");
             counter_in_tx_.emplace(writer_, "SELECT value FROM counters WHERE name = ?");
             oldest_.emplace(writer_, "SELECT id, started_at, models FROM requests ORDER BY started_at, id LIMIT ?");
@@ -758,13 +858,22 @@ public:
 
     std::optional<RequestRecord> get_request(std::string_view id) override {
         std::optional<RequestRecord> out;
-        query("get_request",
-              std::string("SELECT ") + request_summary_columns + request_detail_columns +
-                  " FROM requests r WHERE r.id = ?",
-              {std::string(id)}, [&](SQLite::Statement& s) {
-                  out = read_request(s, true);
-                  return false;
-              });
+        in_read_transaction("get_request", [&] {
+            query_locked("get_request",
+                         std::string("SELECT ") + request_summary_columns + request_detail_columns +
+                             " FROM requests r WHERE r.id = ?",
+                         {std::string(id)}, [&](SQLite::Statement& s) {
+                             out = read_request(s, true);
+                             return false;
+                         });
+            if (!out || out->replay_of.empty()) return;  // only replays have an audit
+            query_locked("get_request",
+                         std::string("SELECT ") + audit_columns + " FROM replay_audits a WHERE a.request_id = ?",
+                         {std::string(id)}, [&](SQLite::Statement& s) {
+                             out->replay_audit = read_audit(s, 0);
+                             return false;
+                         });
+        });
         return out;
     }
 
@@ -1026,6 +1135,20 @@ public:
         return read("poison_mutations", [&](const QueryFn& q) { return failures_->poison(q, query, t); });
     }
 
+    Page<ReplayLink> list_replays(std::string_view original_id, const PageRequest& page) override {
+        validate_page(page);
+        std::string sql =
+            std::string("SELECT r.id, r.replay_of, r.started_at, r.http_status, r.outcome, a.request_id, ") +
+            audit_columns +
+            " FROM requests r LEFT JOIN replay_audits a ON a.request_id = r.id"
+            " WHERE r.replay_of = ? AND r.replay_of <> ''";  // repeats the partial index's term
+        std::vector<BindValue> binds{std::string(original_id)};
+        newest_first(sql, binds, "r.started_at", "r.id", std::nullopt, page);
+        Page<ReplayLink> out;
+        query("list_replays", sql, binds, newest_first_rows(out, page.limit, read_replay_link));
+        return out;
+    }
+
     std::uint64_t count_requests() override { return read_counter("requests"); }
     std::uint64_t count_mutations() override { return read_counter("mutations"); }
 
@@ -1230,6 +1353,18 @@ private:
         }
 
         for (const auto& m : c.mutations) insert(r, m);
+        if (r.replay_audit) insert(r.id, *r.replay_audit);
+    }
+
+    void insert(const std::string& request_id, const ReplayAudit& a) {
+        const std::string map = id_map_json(a.mutation_id_map), skipped = skipped_json(a.skipped);
+        StatementUse s(*insert_audit_);
+        bind_text(*s, 1, request_id);
+        bind_text(*s, 2, a.by);
+        s->bind(3, static_cast<std::int64_t>(a.at_us));
+        bind_text(*s, 4, map);
+        bind_text(*s, 5, skipped);
+        s->exec();
     }
 
     void insert(const RequestRecord& r, const MutationRecord& m) {
@@ -1465,8 +1600,8 @@ private:
     SQLite::Database writer_;
     std::optional<SQLite::Statement> insert_request_, insert_mutation_, insert_model_, add_counter_, counter_in_tx_,
         oldest_, victim_models_, delete_model_, delete_request_, select_rollup_, upsert_rollup_, next_rollup_width_,
-        delete_rollups_, upsert_conflict_client_, upsert_conflict_entity_, upsert_conflict_field_,
-        upsert_entity_total_, delete_entity_totals_;
+        delete_rollups_, upsert_conflict_client_, upsert_conflict_entity_, upsert_conflict_field_, upsert_entity_total_,
+        delete_entity_totals_, insert_audit_;
     std::vector<SQLite::Statement> delete_conflict_hours_;
     std::optional<detail::sqlite::FailureTables> failures_;
     std::mutex read_mutex_;

@@ -1,0 +1,138 @@
+#include "tether/beast/auth.hpp"
+
+#include <boost/beast/core/detail/base64.hpp>
+#include <cctype>
+#include <stdexcept>
+
+namespace tether::beast {
+
+namespace http = boost::beast::http;
+
+namespace {
+
+// The credentials of `Authorization: <scheme> <credentials>` when the scheme matches
+// (case-insensitively), else nullopt.
+std::optional<std::string_view> credentials(const RequestView& req, std::string_view scheme) {
+    auto it = req.message.find(http::field::authorization);
+    if (it == req.message.end()) return std::nullopt;
+    std::string_view value(it->value().data(), it->value().size());
+    if (value.size() <= scheme.size() || value[scheme.size()] != ' ') return std::nullopt;
+    for (std::size_t i = 0; i < scheme.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(value[i])) != std::tolower(static_cast<unsigned char>(scheme[i])))
+            return std::nullopt;
+    value.remove_prefix(scheme.size());
+    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+    return value;
+}
+
+// The value of cookie `name`, if sent.
+std::optional<std::string_view> cookie(const RequestView& req, std::string_view name) {
+    for (auto it = req.message.find(http::field::cookie); it != req.message.end() && it->name() == http::field::cookie;
+         ++it) {
+        std::string_view all(it->value().data(), it->value().size());
+        while (!all.empty()) {
+            const auto end = all.find(';');
+            auto pair = all.substr(0, end);
+            while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+            if (pair.size() > name.size() && pair.substr(0, name.size()) == name && pair[name.size()] == '=')
+                return pair.substr(name.size() + 1);
+            if (end == std::string_view::npos) break;
+            all.remove_prefix(end + 1);
+        }
+    }
+    return std::nullopt;
+}
+
+// `token=` of the query (the sign-in link). Tokens are printable ASCII, so a value needing
+// percent-decoding is simply not a match.
+std::optional<std::string_view> query_token(const RequestView& req) {
+    std::string_view target(req.message.target().data(), req.message.target().size());
+    const auto q = target.find('?');
+    if (q == std::string_view::npos) return std::nullopt;
+    std::string_view query = target.substr(q + 1);
+    while (!query.empty()) {
+        const auto end = query.find('&');
+        const auto pair = query.substr(0, end);
+        if (pair.substr(0, 6) == "token=") return pair.substr(6);
+        if (end == std::string_view::npos) break;
+        query.remove_prefix(end + 1);
+    }
+    return std::nullopt;
+}
+
+std::string decode_base64(std::string_view in) {
+    namespace b64 = boost::beast::detail::base64;
+    std::string out(b64::decoded_size(in.size()), '\0');
+    auto [written, read] = b64::decode(out.data(), in.data(), in.size());
+    if (read != in.size()) return {};  // not base64: treated as wrong credentials
+    out.resize(written);
+    return out;
+}
+
+}  // namespace
+
+bool constant_time_equals(std::string_view presented, std::string_view secret) noexcept {
+    // Walk the presented value only, folding every byte difference and the length
+    // difference into one accumulator: no early exit, no dependence on the secret's length.
+    unsigned char diff = presented.size() == secret.size() ? 0 : 1;
+    const std::size_t n = secret.size();
+    for (std::size_t i = 0; i < presented.size(); ++i) {
+        const unsigned char s = n ? static_cast<unsigned char>(secret[i % n]) : 0;
+        diff |= static_cast<unsigned char>(static_cast<unsigned char>(presented[i]) ^ s);
+    }
+    return diff == 0 && n != 0;
+}
+
+Middleware bearer_token(std::string token, std::string label) {
+    if (token.empty()) throw std::invalid_argument("bearer_token: the token must not be empty");
+    for (unsigned char c : token)
+        if (c <= 0x20 || c >= 0x7f || c == '"' || c == ',' || c == ';' || c == '\\')
+            throw std::invalid_argument(
+                "bearer_token: the token may only contain printable ASCII without space, '\"', ',', ';' or '\\'");
+    return [token = std::move(token), label = std::move(label)](const RequestView& req) {
+        const std::string challenge = "Bearer realm=\"tether dashboard\"";
+        auto presented = credentials(req, "Bearer");
+        // A sign-in link's token is the one checked, even when an older cookie is sent too.
+        if (!presented && req.message.method() == http::verb::get) presented = query_token(req);
+        if (!presented) presented = cookie(req, token_cookie);
+        if (!presented) return AuthDecision::pass(challenge);
+        if (!constant_time_equals(*presented, token))
+            return AuthDecision::unauthorized(challenge + ", error=\"invalid_token\"", "the bearer token is not valid");
+        return AuthDecision::allow({"bearer", label});
+    };
+}
+
+Middleware basic_auth(std::string user, std::string password, std::string realm) {
+    if (user.empty() || password.empty())
+        throw std::invalid_argument("basic_auth: user and password must not be empty");
+    if (user.find(':') != std::string::npos) throw std::invalid_argument("basic_auth: the user must not contain ':'");
+    return [expected = user + ":" + password, user, realm = std::move(realm)](const RequestView& req) {
+        const std::string challenge = "Basic realm=\"" + realm + "\", charset=\"UTF-8\"";
+        auto presented = credentials(req, "Basic");
+        if (!presented) return AuthDecision::pass(challenge);
+        if (!constant_time_equals(decode_base64(*presented), expected))
+            return AuthDecision::unauthorized(challenge, "the user name or password is not valid");
+        return AuthDecision::allow({"basic", user});
+    };
+}
+
+Middleware predicate(std::function<std::optional<Identity>(const RequestView&)> rule) {
+    if (!rule) throw std::invalid_argument("predicate: the rule must be callable");
+    return [rule = std::move(rule)](const RequestView& req) {
+        if (auto who = rule(req)) return AuthDecision::allow(std::move(*who));
+        return AuthDecision::forbidden("this client is not allowed to see the dashboard");
+    };
+}
+
+Middleware loopback_only() {
+    return [](const RequestView& req) {
+        auto addr = req.remote;
+        if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+            addr = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, addr.to_v6());
+        if (addr.is_loopback()) return AuthDecision::allow({"loopback", addr.to_string()});
+        return AuthDecision::pass();
+    };
+}
+
+}  // namespace tether::beast
