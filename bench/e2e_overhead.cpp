@@ -9,7 +9,8 @@
 //                      [--concurrency C (4)] [--clients N (50)] [--seed S (7)]
 //
 // Prints {"bench":"e2e_overhead","rps_on":…,"rps_off":…,"p99_ms_on":…,"p99_ms_off":…,
-//         "rps_ratio":on/off,"p99_ratio":on/off,"rounds":R,…}
+//         "rps_ratio":on/off,"p99_ratio":on/off,"server_cpu_s_on":…,"server_cpu_s_off":…,
+//         "rounds":R,…,"targets_met":bool}
 // Targets: rps_ratio >= 0.95 and p99_ratio <= 1.05. Per-run figures go to stderr.
 #include <algorithm>
 #include <boost/json.hpp>
@@ -45,6 +46,7 @@ struct Options {
 struct Run {
     double rps = 0;
     double p99_ms = 0;
+    double server_cpu_s = 0;  ///< user + system CPU of the server process, start to exit
     std::uint64_t requests = 0;
 };
 
@@ -127,11 +129,12 @@ Run run_once(const Options& o, bool observe) {
     if (summary.at("transport_errors").to_number<std::uint64_t>() != 0)
         fail("transport errors during the run:\n" + text.str());
     Run r;
+    r.server_cpu_s = server.cpu_seconds();
     r.rps = number(summary.at("requests_per_s"));
     r.p99_ms = number(summary.at("latency_ms").at("p99"));
     r.requests = summary.at("requests").to_number<std::uint64_t>();
-    std::fprintf(stderr, "observer %-3s  %8.1f req/s  p99 %7.3f ms  (%llu requests)\n", observe ? "on" : "off", r.rps,
-                 r.p99_ms, static_cast<unsigned long long>(r.requests));
+    std::fprintf(stderr, "observer %-3s  %8.1f req/s  p99 %7.3f ms  server CPU %6.2f s  (%llu requests)\n",
+                 observe ? "on" : "off", r.rps, r.p99_ms, r.server_cpu_s, static_cast<unsigned long long>(r.requests));
     return r;
 }
 
@@ -141,13 +144,14 @@ double round3(double v) { return static_cast<double>(static_cast<long long>(v * 
 
 int main(int argc, char** argv) {
     const Options o = parse(argc, argv);
-    std::vector<double> rps_on, rps_off, p99_on, p99_off;
+    std::vector<double> rps_on, rps_off, p99_on, p99_off, cpu_on, cpu_off;
     for (int round = 0; round < o.rounds; ++round) {
         // Alternate the order so that neither mode always runs on a warmer (or busier) machine.
         for (bool observe : round % 2 == 0 ? std::vector<bool>{false, true} : std::vector<bool>{true, false}) {
             const Run r = run_once(o, observe);
             (observe ? rps_on : rps_off).push_back(r.rps);
             (observe ? p99_on : p99_off).push_back(r.p99_ms);
+            (observe ? cpu_on : cpu_off).push_back(r.server_cpu_s);
         }
     }
     const double on = median(rps_on), off = median(rps_off), p_on = median(p99_on), p_off = median(p99_off);
@@ -159,6 +163,11 @@ int main(int argc, char** argv) {
     doc["p99_ms_off"] = round3(p_off);
     doc["rps_ratio"] = round3(off > 0 ? on / off : 0);
     doc["p99_ratio"] = round3(p_off > 0 ? p_on / p_off : 0);
+    // Where the time goes: the server's own CPU for the same work (the observer's writer
+    // threads included when on). On a machine whose cores the fleet and the server already
+    // saturate, extra CPU in the server shows up one for one as lost throughput.
+    doc["server_cpu_s_on"] = round3(median(cpu_on));
+    doc["server_cpu_s_off"] = round3(median(cpu_off));
     doc["rounds"] = o.rounds;
     if (o.duration.empty() || o.requests_given) doc["requests"] = std::stoull(o.requests);
     if (!o.duration.empty()) doc["duration_s"] = std::stod(o.duration);

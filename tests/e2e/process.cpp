@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -122,9 +123,12 @@ std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
     }
     for (;;) {
         int st = 0;
-        const pid_t r = ::waitpid(pid_, &st, WNOHANG);
+        rusage usage{};
+        const pid_t r = ::wait4(pid_, &st, WNOHANG, &usage);
         if (r == pid_) {
             status_ = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
+            auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+            cpu_seconds_ = seconds(usage.ru_utime) + seconds(usage.ru_stime);
             break;
         }
         if (r < 0 && errno != EINTR) {

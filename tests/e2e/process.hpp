@@ -37,6 +37,9 @@ public:
     /// stdout (exited) without it holding.
     bool wait_for_stdout(const std::function<bool(const std::string&)>& pred, std::chrono::milliseconds timeout);
 
+    /// User + system CPU seconds the child used, known once wait() has reaped it (else 0).
+    double cpu_seconds() const noexcept { return cpu_seconds_; }
+
     std::string out() const;
     std::string err() const;
     /// The command line, exit status and output, for failure messages.
@@ -48,6 +51,7 @@ private:
     std::string command_;
     pid_t pid_ = -1;
     std::optional<int> status_;  // set once reaped
+    double cpu_seconds_ = 0;
     mutable std::mutex mutex_;
     std::condition_variable cv_;
     std::string out_, err_;

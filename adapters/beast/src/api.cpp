@@ -70,7 +70,10 @@ std::string list_requests(Call& c) {
         f.failed_only = true;
     else
         f.outcome = q.choice("outcome", parse_request_outcome, "ok, conflict, rejected, error, failed");
-    f.failed_only = f.failed_only || q.flag("failed").value_or(false);
+    if (auto failed = q.flag("failed")) {
+        if (!*failed) Query::invalid("failed", "only 1 (failed requests) filters; for the others use outcome=ok or outcome=conflict");
+        f.failed_only = true;
+    }
     time_range(q, f);
     return to_json(c.observer.storage().list_requests(f, page_of(q)));
 }

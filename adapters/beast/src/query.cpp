@@ -9,8 +9,11 @@
 namespace tether::beast::detail {
 
 void Query::invalid(std::string_view name, const std::string& expected) {
-    throw HttpError(http::status::bad_request, "invalid_parameter",
-                    "query parameter '" + std::string(name) + "': " + expected, std::string(name));
+    // The name comes from the client: echo it printable and short, never as raw bytes.
+    std::string shown;
+    for (char c : name.substr(0, 64)) shown += (c >= 0x20 && c < 0x7f) ? c : '?';
+    throw HttpError(http::status::bad_request, "invalid_parameter", "query parameter '" + shown + "': " + expected,
+                    shown);
 }
 
 Query Query::parse(std::string_view target) {

@@ -54,8 +54,13 @@ async function failure(res) {
     ? body.message
     : `The server answered HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''}.`;
   if (res.status === 401) {
-    message = 'Authentication required: sign in to the host application (or provide its credentials) and reload this page.'
-      + (body && body.message ? ` (${body.message})` : '');
+    // A bearer-token setup signs browsers in with a link ({prefix}/?token=…) that sets a
+    // cookie; when the cookie is gone (expired, cleared, token rotated) that link is the way back.
+    const challenge = res.headers.get('WWW-Authenticate') || '';
+    message = /^\s*Bearer/i.test(challenge)
+      ? `Authentication required: your dashboard sign-in is missing or no longer valid. Open the sign-in link you were given (${BASE}/?token=…) again, then reload this page.`
+      : 'Authentication required: sign in to the host application (or provide its credentials) and reload this page.';
+    if (body && body.message) message += ` (${body.message})`;
   }
   return new ApiError(res.status, code, message);
 }

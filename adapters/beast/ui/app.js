@@ -12,7 +12,7 @@
 //   #/failures/groups/{fingerprint} failure group
 //   #/clients, #/clients/{id}       clients             (page-clients.js)
 import { h, append, loading, errorBox } from './dom.js';
-import { isAbort } from './api.js';
+import { isAbort, ApiError } from './api.js';
 import { hideTip } from './charts.js';
 import * as live from './live.js';
 import * as overview from './page-overview.js';
@@ -150,7 +150,8 @@ async function route() {
     else notFound(ctx, path);
   } catch (err) {
     if (controller.signal.aborted || isAbort(err)) { clearTimeout(slow); return; }
-    console.error(err);
+    // An API answer (401, 404, …) is shown on the page; only real exceptions are logged.
+    if (!(err instanceof ApiError)) console.error(err);
     showBanner(err);
     root.replaceChildren(
       h('div', { class: 'page-head' }, h('h1', { tabindex: '-1', text: document.title.split(' · ')[0] || 'Error' })),

@@ -138,17 +138,63 @@ function notesPanel(r) {
   ], notes, { caption: 'Protocol irregularities found while parsing' }), { meta: `${notes.length}` });
 }
 
-function replaysPanel(r) {
+function mappedCount(x) {
+  return x.mutation_id_map && typeof x.mutation_id_map === 'object' ? Object.keys(x.mutation_id_map).length : 0;
+}
+
+/** The skipped mutations of a replay ({seq, mutation_id, reason}) as a list, never raw JSON. */
+export function skippedList(list) {
+  return h('ul', { class: 'plain-list skipped-list' }, list.map((s) => (s && typeof s === 'object'
+    ? h('li', {}, h('span', { class: 'muted', text: `#${s.seq} ` }), code(s.mutation_id, 'id'), s.reason ? ` — ${s.reason}` : null)
+    : h('li', {}, code(String(s), 'id')))));
+}
+
+function skippedCell(list) {
+  return Array.isArray(list) && list.length ? skippedList(list) : h('span', { class: 'zero', text: '0' });
+}
+
+/** This replay's audit, found in the original's `replays` (who started it, the id map, skipped). */
+function auditOf(r, original) {
+  if (!original || !Array.isArray(original.replays)) return null;
+  return original.replays.find((x) => x.id === r.id) || null;
+}
+
+const ID_MAP_SHOWN = 50;
+
+function idMapTable(map) {
+  const pairs = Object.entries(map || {});
+  if (!pairs.length) return null;
+  return h('div', {},
+    h('h3', { class: 'sub-h', text: 'Mutation ids, captured → replayed' }),
+    table([
+      { label: 'Captured mutation id', cell: (p) => code(p[0], 'id') },
+      { label: 'Replayed as', cell: (p) => code(p[1], 'id') },
+    ], pairs.slice(0, ID_MAP_SHOWN), { caption: 'Mutation ids of the replay' }),
+    pairs.length > ID_MAP_SHOWN ? h('p', { class: 'muted small', text: `… and ${num(pairs.length - ID_MAP_SHOWN)} more` }) : null);
+}
+
+function replaysPanel(r, original) {
   const replays = r.replays || [];
   if (!replays.length && !r.replay_of) return null;
+  const audit = r.replay_of ? auditOf(r, original) : null;
   return panel('Replays', h('div', {},
-    r.replay_of ? h('p', {}, 'This request is a replay of ', link('/requests/' + enc(r.replay_of), null, code(r.replay_of, 'id')), '.') : null,
+    r.replay_of ? h('div', { class: 'replay-of' },
+      h('p', {}, 'This request is a live replay of ', link('/requests/' + enc(r.replay_of), null, code(r.replay_of, 'id')),
+        audit && audit.by ? [', started by ', h('strong', { class: 'replay-by', text: audit.by })] : null,
+        audit && (audit.at || audit.at_us) ? [' at ', timeEl(audit.at, audit.at_us, { precise: true })] : null, '.'),
+      audit && Array.isArray(audit.skipped) && audit.skipped.length
+        ? h('div', {}, h('h3', { class: 'sub-h', text: 'Skipped mutations' }), skippedCell(audit.skipped)) : null,
+      audit ? idMapTable(audit.mutation_id_map) : null) : null,
     replays.length ? table([
       { label: 'Replay', cell: (x) => link('/requests/' + enc(x.id), null, code(x.id, 'id')) },
-      { label: 'When', cell: (x) => timeEl(x.started_at, x.started_at_us) },
+      { label: 'Started', cell: (x) => timeEl(x.started_at, x.started_at_us) },
       { label: 'By', cell: (x) => x.by || h('span', { class: 'muted', text: 'unknown' }) },
+      { label: 'HTTP', cell: (x) => httpStatus(x.http_status) },
       { label: 'Outcome', cell: (x) => badge(x.outcome) },
-    ], replays, { caption: 'Replays of this request' }) : null));
+      { label: 'Replayed', class: 'num', cell: (x) => num(mappedCount(x)) },
+      { label: 'Skipped', cell: (x) => skippedCell(x.skipped) },
+    ], replays, { caption: 'Replays of this request' }) : null),
+  { id: 'replays', meta: replays.length ? `${num(replays.length)} replay${replays.length === 1 ? '' : 's'}` : null });
 }
 
 const MUTATION_FIELDS = (models) => [
@@ -223,7 +269,15 @@ export async function render(ctx) {
   const actions = h('div', { class: 'toolbar' },
     isPush ? h('a', { class: 'btn', href: '#/requests/' + enc(r.id) + '/replay', text: 'Preview replay' }) : null,
     r.client_id ? h('a', { class: 'btn btn-quiet', href: hashHref('/requests', { client_id: r.client_id }), text: 'Client history' }) : null);
+  // A replay shows who started it: its audit travels in the original's `replays` list.
+  // A cached original from before this replay was made does not list it yet: fetch it again.
+  const originalP = r.replay_of
+    ? loadRequest(r.replay_of, ctx.signal)
+      .then((o) => (auditOf(r, o) ? o : loadRequest(r.replay_of, ctx.signal, true)))
+      .catch((err) => { if (ctx.signal.aborted) throw err; return null; })
+    : null;
   const mutations = isPush || r.mutations ? await mutationsSection(ctx, r) : null;
+  const original = originalP ? await originalP : null;
   ctx.title(`${r.kind === 'pull' ? 'Pull' : 'Push'} ${id}`);
   ctx.root.append(
     pageHead(h('span', {}, r.kind === 'pull' ? 'Pull ' : 'Push ', h('code', { class: 'id-title', text: r.id })), {
@@ -234,7 +288,7 @@ export async function render(ctx) {
     summary(r),
     parseErrorSummary(r),
     notesPanel(r),
-    replaysPanel(r),
+    replaysPanel(r, original),
     mutations,
     h('div', { class: 'grid-2 bodies' },
       panel('Request', bodyBlock('Request', r), { class: 'panel-flush' }),
