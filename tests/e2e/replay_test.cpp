@@ -109,6 +109,9 @@ TEST_CASE("replay: preview follows the database, live replay is a linked clone, 
     auto clone = get_json(server.port(), api + "/requests/" + replay_id).as_object();
     CHECK(clone.at("replay_of") == original.c_str());
     CHECK(clone.at("kind") == "push");
+    CHECK(clone.at("replay").at("by") == "loopback:127.0.0.1");
+    CHECK(clone.at("replay").at("mutation_id_map").at("01JD3Z6Q8Y9V4K2M1N0P7R5M02") == fresh.c_str());
+    CHECK(get_json(server.port(), api + "/requests/" + original).at("replay").is_null());
     CHECK(std::string(clone.at("request_body").as_string()).find(fresh) != std::string::npos);
     auto clone_mutations = get_all(server.port(), api + "/requests/" + replay_id + "/mutations");
     REQUIRE(clone_mutations.size() == 1);

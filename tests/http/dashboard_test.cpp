@@ -168,7 +168,9 @@ TEST_CASE("dashboard: JSON API answers what the core queries return", "[http]") 
         const std::string id = expected.back();
         auto detail = json_of(get(dashboard, p + "/api/requests/" + id)).as_object();
         CHECK(detail.at("replays").as_array().empty());  // the replay links join the core document
+        CHECK(detail.at("replay").is_null());
         detail.erase("replays");
+        detail.erase("replay");
         CHECK(boost::json::value(detail) == boost::json::parse(to_json(*storage.get_request(id))));
     }
 
@@ -322,7 +324,7 @@ TEST_CASE("dashboard: loopback only by default; bearer, basic and predicate midd
         const std::string cookie(signin[http::field::set_cookie]);
         CHECK(cookie.find("tether_token=s3cret-token") == 0);
         CHECK(cookie.find("HttpOnly") != std::string::npos);
-        CHECK(cookie.find("SameSite=Strict") != std::string::npos);
+        CHECK(cookie.find("SameSite=Lax") != std::string::npos);
         CHECK(call(dashboard, {.target = "/tether/dashboard/?token=guess", .remote = remote}).result() ==
               http::status::unauthorized);
         CHECK(call(dashboard, {.target = target, .headers = {{"Cookie", "a=b; tether_token=s3cret-token"}}, .remote = remote})

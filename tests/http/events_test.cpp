@@ -2,6 +2,9 @@
 // cap, bounded buffers for slow readers, and closing streams on shutdown.
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <thread>
+
 #include "http_support.hpp"
 #include "support/protocol.hpp"
 #include "support/wait.hpp"
@@ -99,4 +102,25 @@ TEST_CASE("events: streams follow the auth chain and only answer GET", "[http][e
     test::Client client(host.port());
     CHECK(client.get(events).result() == http::status::unauthorized);
     CHECK(dashboard.stats().event_streams == 0);
+}
+
+TEST_CASE("events: readers leaving while events are written never hurt the host", "[http][events]") {
+    // Regression: a reader closing during a write used to corrupt the connection's queue.
+    auto observer = Observer::builder().build();
+    beast::Dashboard dashboard(*observer);
+    test::LoopbackHost host(dashboard, {.threads = 2});
+    std::atomic<bool> writing{true};
+    std::thread traffic([&] {
+        for (std::uint64_t i = 0; writing; ++i) observer->recorder().record(test::sample_push("c-churn", 1, i));
+    });
+    for (int round = 0; round < 40; ++round) {
+        test::Client reader(host.port());
+        CHECK(reader.get(events, true).result() == http::status::ok);
+        reader.read_until("event: request", 2s);  // leave as soon as the first event arrives
+    }
+    writing = false;
+    traffic.join();
+    REQUIRE(test::eventually([&] { return dashboard.stats().event_streams == 0; }));
+    test::Client after(host.port());  // the host still serves
+    CHECK(after.get("/tether/dashboard/api/requests?limit=1").result() == http::status::ok);
 }

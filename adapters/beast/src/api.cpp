@@ -89,8 +89,16 @@ std::string get_request(Call& c) {
     auto replays = c.observer.replay().replays(id, page);
     std::string json = to_json(*r);
     json.pop_back();  // the closing brace of the object
-    json += ",\"replays\":" + replay_links_json(replays.items) + "}";
-    return json;
+    json += ",\"replays\":" + replay_links_json(replays.items);
+    // A replay also shows its own audit (who, when, the id map, what was skipped): the link
+    // as the original lists it, or null for a request that is not a replay.
+    std::string self = "null";
+    if (!r->replay_of.empty()) {
+        self = replay_links_json({ReplayLink{r->id, r->replay_of, r->started_at_us, r->http_status, r->outcome,
+                                             r->replay_audit}});
+        self = self.substr(1, self.size() - 2);  // the one element of the array
+    }
+    return json + ",\"replay\":" + self + "}";
 }
 
 std::string list_mutations(Call& c) {

@@ -125,11 +125,13 @@ Response Dashboard::Impl::serve_index(const Request& req, const Query& query, co
     });
     if (!token.empty() && who.method == "bearer" && cookie_safe) {  // bearer_token() matched this very token
         // Sign-in link (bearer_token accepted it): keep the token in an HttpOnly cookie and
-        // take it out of the address bar and history.
+        // take it out of the address bar and history. Lax, not Strict: the link is usually
+        // followed from another site (chat, ticket), and Strict would withhold the cookie on
+        // that navigation; writes stay protected by the Origin and Content-Type checks.
         auto res = make_response(req, http::status::see_other, "text/plain; charset=utf-8", "");
         res.set(http::field::location, options.prefix + "/");
         res.set(http::field::set_cookie, std::string(token_cookie) + "=" + token +
-                                             "; Path=" + options.prefix + "/; HttpOnly; SameSite=Strict");
+                                             "; Path=" + options.prefix + "/; HttpOnly; SameSite=Lax");
         return res;
     }
     auto res = make_response(req, http::status::ok, "text/html; charset=utf-8", render_index(options.prefix));

@@ -109,8 +109,10 @@ private:
                              {
                                  std::lock_guard lock(self->mutex_);
                                  self->writing_ = false;
-                                 self->queue_.pop_front();
-                                 self->queued_bytes_ -= next->size();
+                                 if (!self->closed_) {  // shut() already emptied the queue
+                                     self->queue_.pop_front();
+                                     self->queued_bytes_ -= next->size();
+                                 }
                              }
                              if (ec) return self->shut();
                              self->counters_->sent.fetch_add(1, std::memory_order_relaxed);
@@ -193,12 +195,10 @@ void EventHub::serve(boost::beast::tcp_stream stream, Response head) {
     } while (!counters_->open.compare_exchange_weak(open, open + 1));
 
     auto connection = std::make_shared<EventConnection>(std::move(stream), options_.event_buffer_bytes, counters_);
-    {
-        std::lock_guard lock(mutex_);
-        std::erase_if(connections_, [](const auto& w) { return w.expired(); });
-        connections_.push_back(connection);
-    }
-    connection->start(head_text(head));
+    connection->start(head_text(head));  // the head is queued before any event can be
+    std::lock_guard lock(mutex_);
+    std::erase_if(connections_, [](const auto& w) { return w.expired(); });
+    connections_.push_back(std::move(connection));
 }
 
 std::vector<std::shared_ptr<EventConnection>> EventHub::live() {

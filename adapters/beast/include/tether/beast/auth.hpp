@@ -59,7 +59,7 @@ inline constexpr std::string_view token_cookie = "tether_token";
 
 /// A shared secret, compared in constant time, presented as `Authorization: Bearer <token>`
 /// (API clients, Prometheus), or by browsers as the `tether_token` cookie, which the
-/// sign-in link `GET {prefix}/?token=<token>` sets (HttpOnly, SameSite=Strict) before
+/// sign-in link `GET {prefix}/?token=<token>` sets (HttpOnly, SameSite=Lax) before
 /// redirecting to the dashboard. A wrong token is a 401; none passes (offering the Bearer
 /// challenge). `label` names the identity. Throws std::invalid_argument for an empty token
 /// or one with characters outside printable ASCII, space, '"', ',', ';' or '\\'.
