@@ -8,6 +8,7 @@
 #include <set>
 
 #include "support/backends.hpp"
+#include "support/pages.hpp"
 #include "tether/errors.hpp"
 #include "tether/failure_store.hpp"
 #include "tether/storage.hpp"
@@ -448,14 +449,8 @@ TEMPLATE_TEST_CASE("failure contract: clients, streaks and stuck flags", "[stora
 
     // Newest last_seen first, across pages; the stuck filter.
     std::vector<std::string> order;
-    PageRequest p;
-    p.limit = 1;
-    for (;;) {
-        auto page = st.list_clients({}, p, t);
-        for (const auto& c : page.items) order.push_back(c.client_id);
-        if (page.next_cursor.empty()) break;
-        p.cursor = page.next_cursor;
-    }
+    for (const auto& c : test::walk_pages([&](const PageRequest& p) { return st.list_clients({}, p, t); }, 1))
+        order.push_back(c.client_id);
     CHECK(order == std::vector<std::string>{"c-3", "c-2", "c-1"});
     ClientFilter stuck;
     stuck.stuck_only = true;

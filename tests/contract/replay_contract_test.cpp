@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "support/backends.hpp"
+#include "support/pages.hpp"
 #include "tether/errors.hpp"
 #include "tether/storage.hpp"
 
@@ -60,18 +61,7 @@ std::vector<std::string> ids_of(const std::vector<ReplayLink>& links) {
 
 // Every page of list_replays, following next_cursor.
 std::vector<ReplayLink> walk_replays(Storage& st, const std::string& original, std::size_t limit) {
-    std::vector<ReplayLink> all;
-    PageRequest p;
-    p.limit = limit;
-    for (;;) {
-        auto page = st.list_replays(original, p);
-        REQUIRE(page.items.size() <= limit);
-        all.insert(all.end(), page.items.begin(), page.items.end());
-        if (page.next_cursor.empty()) break;
-        REQUIRE(page.items.size() == limit);
-        p.cursor = page.next_cursor;
-    }
-    return all;
+    return test::walk_pages([&](const PageRequest& p) { return st.list_replays(original, p); }, limit);
 }
 
 }  // namespace

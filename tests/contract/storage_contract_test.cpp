@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "support/backends.hpp"
+#include "support/pages.hpp"
 #include "support/temp_dir.hpp"
 #include "tether/errors.hpp"
 #include "tether/storage.hpp"
@@ -111,43 +112,14 @@ std::vector<std::string> ids_of(const std::vector<T>& v) {
     return out;
 }
 
-// Every page of a list, following next_cursor to the end; `fetch(page)` returns one Page.
-template <class Fetch>
-auto walk_pages(Fetch fetch, std::size_t limit, const std::function<void()>& between_pages) {
-    decltype(fetch(PageRequest{}).items) all;
-    PageRequest p;
-    p.limit = limit;
-    for (int guard = 0; guard < 100000; ++guard) {
-        auto page = fetch(p);
-        REQUIRE(page.items.size() <= limit);
-        if (!page.next_cursor.empty()) REQUIRE(page.items.size() == limit);
-        all.insert(all.end(), page.items.begin(), page.items.end());
-        if (page.next_cursor.empty()) break;
-        p.cursor = page.next_cursor;
-        if (between_pages) between_pages();
-    }
-    return all;
-}
-
 std::vector<RequestRecord> walk(Storage& st, const RequestFilter& f, std::size_t limit,
                                 const std::function<void()>& between_pages = {}) {
-    return walk_pages([&](const PageRequest& p) { return st.list_requests(f, p); }, limit, between_pages);
+    return test::walk_pages([&](const PageRequest& p) { return st.list_requests(f, p); }, limit, between_pages);
 }
 
 std::vector<MutationRecord> walk_mutations(Storage& st, const std::string& request_id, const MutationFilter& f,
                                            std::size_t limit) {
-    std::vector<MutationRecord> all;
-    PageRequest p;
-    p.limit = limit;
-    for (;;) {
-        auto page = st.list_mutations(request_id, f, p);
-        REQUIRE(page.items.size() <= limit);
-        all.insert(all.end(), page.items.begin(), page.items.end());
-        if (page.next_cursor.empty()) break;
-        REQUIRE(page.items.size() == limit);
-        p.cursor = page.next_cursor;
-    }
-    return all;
+    return test::walk_pages([&](const PageRequest& p) { return st.list_mutations(request_id, f, p); }, limit);
 }
 
 void check_same(const std::optional<ParseFailure>& a, const std::optional<ParseFailure>& b) {
@@ -463,7 +435,7 @@ void check_same(const ConflictRecord& a, const ConflictRecord& b) {
 
 std::vector<ConflictRecord> walk_conflicts(Storage& st, const ConflictFilter& f, std::size_t limit,
                                            const std::function<void()>& between_pages = {}) {
-    return walk_pages([&](const PageRequest& p) { return st.list_conflicts(f, p); }, limit, between_pages);
+    return test::walk_pages([&](const PageRequest& p) { return st.list_conflicts(f, p); }, limit, between_pages);
 }
 
 // A request whose mutations carry the request's client, instance and time, as the pipeline
