@@ -262,6 +262,15 @@ TEST_CASE("dashboard: bad parameters, unknown routes and methods get JSON errors
     CHECK(get(dashboard, p + "/api/requests/01ZZZZZZZZZZZZZZZZZZZZZZZZ").result() == http::status::not_found);
     CHECK(get(dashboard, p + "/api/mutations/" + std::string(300, 'x')).result() == http::status::not_found);
 
+    // HEAD answers never carry a body, errors and refusals included.
+    for (const std::string t : {"/api/nothing", "/api/requests?limit=0", "/api/events", "/"}) {
+        auto head = call(dashboard, {.method = http::verb::head, .target = p + t});
+        INFO(t);
+        CHECK(head.body().empty());
+        CHECK(head[http::field::content_length] != "0");
+        CHECK(call(dashboard, {.method = http::verb::head, .target = p + t, .remote = "10.1.1.1"}).body().empty());
+    }
+
     auto post = call(dashboard, {.method = http::verb::post, .target = p + "/api/requests"});
     CHECK(post.result() == http::status::method_not_allowed);
     CHECK(post[http::field::allow] == "GET, HEAD");
@@ -356,6 +365,15 @@ TEST_CASE("dashboard: loopback only by default; bearer, basic and predicate midd
               http::status::unauthorized);
         CHECK(call(dashboard, {.target = target, .headers = {{"Authorization", "Basic !!!"}}}).result() ==
               http::status::unauthorized);
+        CHECK(call(dashboard, {.target = target, .headers = {{"Authorization", "Basic b3BzOnBhOnNz="}}}).result() ==
+              http::status::unauthorized);  // padding where none belongs
+
+        // A padded encoding ("ops:s3cret" is "b3BzOnMzY3JldA==").
+        beast::DashboardOptions padded;
+        padded.middleware = {beast::basic_auth("ops", "s3cret")};
+        beast::Dashboard with_padding(*observer, padded);
+        CHECK(call(with_padding, {.target = target, .headers = {{"Authorization", "Basic b3BzOnMzY3JldA=="}}}).result() ==
+              http::status::ok);
         CHECK_THROWS_AS(beast::basic_auth("", "x"), std::invalid_argument);
         CHECK_THROWS_AS(beast::basic_auth("a:b", "x"), std::invalid_argument);
     }

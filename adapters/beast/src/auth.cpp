@@ -63,9 +63,14 @@ std::optional<std::string_view> query_token(const RequestView& req) {
 
 std::string decode_base64(std::string_view in) {
     namespace b64 = boost::beast::detail::base64;
-    std::string out(b64::decoded_size(in.size()), '\0');
-    auto [written, read] = b64::decode(out.data(), in.data(), in.size());
-    if (read != in.size()) return {};  // not base64: treated as wrong credentials
+    // Beast's decoder stops at the first '=' without counting it: strip the padding first,
+    // then require every other character to have been consumed.
+    if (in.size() % 4 != 0) return {};
+    std::string_view data = in;
+    for (int i = 0; i < 2 && !data.empty() && data.back() == '='; ++i) data.remove_suffix(1);
+    std::string out(b64::decoded_size(data.size()) + 1, '\0');
+    auto [written, read] = b64::decode(out.data(), data.data(), data.size());
+    if (read != data.size()) return {};  // not base64: treated as wrong credentials
     out.resize(written);
     return out;
 }

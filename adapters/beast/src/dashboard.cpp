@@ -41,6 +41,13 @@ Segments decode_segments(std::string_view rest) {
     return out;
 }
 
+// Every answer leaves through here: a HEAD answer (errors and refusals included) keeps its
+// headers but must carry no body, or a keep-alive client would read it as the next response.
+Response finish(const Request& req, Response res) {
+    if (req.method() == http::verb::head) strip_body_for_head(res);
+    return res;
+}
+
 }  // namespace
 
 struct Dashboard::Impl {
@@ -237,7 +244,7 @@ std::optional<Response> Dashboard::handle(const Request& req, const boost::asio:
         auto who = im.authorize(req, remote, refusal);
         if (!who) {
             im.denied.fetch_add(1, std::memory_order_relaxed);
-            return refusal;
+            return finish(req, std::move(*refusal));
         }
         if (req.target().size() > im.options.target_limit)
             throw HttpError(http::status::uri_too_long, "uri_too_long",
@@ -246,20 +253,22 @@ std::optional<Response> Dashboard::handle(const Request& req, const boost::asio:
             throw HttpError(http::status::payload_too_large, "payload_too_large",
                             "the request body is larger than " + std::to_string(im.options.body_limit) + " bytes");
         const std::string_view path = path_of(req.target());
-        Response res = im.route(req, path.substr(im.options.prefix.size()), *who);
-        if (req.method() == http::verb::head) strip_body_for_head(res);
-        return res;
+        return finish(req, im.route(req, path.substr(im.options.prefix.size()), *who));
     } catch (const HttpError& e) {
-        return error_response(req, e);
+        return finish(req, error_response(req, e));
     } catch (const ReplayError& e) {
-        return error_response(req, HttpError(static_cast<http::status>(e.http_status()), e.code(), e.what()));
+        return finish(req, error_response(req, HttpError(static_cast<http::status>(e.http_status()), e.code(), e.what())));
     } catch (const InvalidArgument& e) {
-        return error_response(req, HttpError(http::status::bad_request, "invalid_parameter", e.what(), e.parameter()));
+        return finish(req,
+                      error_response(req, HttpError(http::status::bad_request, "invalid_parameter", e.what(), e.parameter())));
     } catch (const StorageError& e) {
-        return error_response(req, HttpError(http::status::service_unavailable, "storage_unavailable", e.what())
-                                       .with(http::field::retry_after, "5"));
+        return finish(req, error_response(req, HttpError(http::status::service_unavailable, "storage_unavailable", e.what())
+                                                   .with(http::field::retry_after, "5")));
     } catch (const std::exception& e) {
-        return error_response(req, HttpError(http::status::internal_server_error, "internal_error", e.what()));
+        return finish(req, error_response(req, HttpError(http::status::internal_server_error, "internal_error", e.what())));
+    } catch (...) {  // a host middleware threw something exotic: still an answer, never an escape
+        return finish(req, error_response(req, HttpError(http::status::internal_server_error, "internal_error",
+                                                         "unexpected error while answering")));
     }
 }
 
