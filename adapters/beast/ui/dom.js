@@ -457,6 +457,27 @@ export function roving(container, selector, initial = -1) {
   });
 }
 
+// A "Show"/"Hide" button that opens `makeRow()` (a <tr class="detail-row">) under its own
+// table row, for details too wide for a cell.
+export function detailToggle(label, makeRow) {
+  return h('button', {
+    type: 'button', class: 'btn btn-small', 'aria-expanded': 'false', text: 'Show', 'aria-label': label,
+    onclick: (e) => {
+      const btn = e.currentTarget;
+      const tr = btn.closest('tr');
+      if (btn.getAttribute('aria-expanded') === 'true') {
+        if (tr.nextElementSibling && tr.nextElementSibling.classList.contains('detail-row')) tr.nextElementSibling.remove();
+        btn.setAttribute('aria-expanded', 'false');
+        btn.textContent = 'Show';
+      } else {
+        tr.after(makeRow());
+        btn.setAttribute('aria-expanded', 'true');
+        btn.textContent = 'Hide';
+      }
+    },
+  });
+}
+
 export function copyButton(getText, label = 'Copy') {
   const btn = h('button', {
     type: 'button', class: 'btn btn-small btn-quiet', text: label,

@@ -3,7 +3,7 @@
 // GET api/conflicts/patterns?from&to&instance&top=10   (from/to default to the last 24 h)
 import { getJson } from './api.js';
 import {
-  h, pageHead, panel, table, timeEl, badge, num, link, code, idText, chips, filterForm, hashHref, queryObject, pager,
+  h, detailToggle, pageHead, panel, table, timeEl, badge, num, link, code, idText, chips, filterForm, hashHref, queryObject, pager,
   pageLinks, empty, errorBox, enc, isoUtc, toDate, localTime,
 } from './dom.js';
 import { barChart, shareBar } from './charts.js';
@@ -97,24 +97,7 @@ function conflictsTable(items, emptyText, emptyHint) {
     { label: 'Fields', cell: (c) => chips((c.fields || []).map((f) => f.path), 3) },
     { label: 'Request', cell: (c) => link('/requests/' + enc(c.request_id), null, idText(c.request_id)) },
     {
-      label: 'Compare', cell: (c) => h('button', {
-        type: 'button', class: 'btn btn-small', 'aria-expanded': 'false', text: 'Show',
-        'aria-label': `Show payload and server state of ${c.model} ${c.entity_id}`,
-        onclick: (e) => {
-          const btn = e.currentTarget;
-          const tr = btn.closest('tr');
-          const open = btn.getAttribute('aria-expanded') === 'true';
-          if (open) {
-            if (tr.nextElementSibling && tr.nextElementSibling.classList.contains('detail-row')) tr.nextElementSibling.remove();
-            btn.setAttribute('aria-expanded', 'false');
-            btn.textContent = 'Show';
-          } else {
-            tr.after(detailRow(c, columns.length));
-            btn.setAttribute('aria-expanded', 'true');
-            btn.textContent = 'Hide';
-          }
-        },
-      }),
+      label: 'Compare', cell: (c) => detailToggle(`Show payload and server state of ${c.model} ${c.entity_id}`, () => detailRow(c, columns.length)),
     },
   ];
   return table(columns, items, { empty: emptyText, emptyHint, caption: 'Conflicts, newest first' });

@@ -6,7 +6,7 @@
 // Every captured value (ids, payloads, reasons, server messages) reaches the DOM as text.
 import { getJson, postJson, seg } from './api.js';
 import {
-  h, append, pageHead, panel, kv, table, timeEl, badge, num, link, code, idText, pager, pageLinks, enc, httpStatus,
+  h, detailToggle, append, pageHead, panel, kv, table, timeEl, badge, num, link, code, idText, pager, pageLinks, enc, httpStatus,
 } from './dom.js';
 import { jsonBlock, diffTable } from './json.js';
 import { loadRequest, forgetRequest, skippedList } from './page-request.js';
@@ -98,23 +98,7 @@ function previewTable(items) {
     },
     { label: 'Replayable', cell: replayableCell },
     {
-      label: 'Details', cell: (it) => h('button', {
-        type: 'button', class: 'btn btn-small', 'aria-expanded': 'false', text: 'Show',
-        'aria-label': `Show diff and current state of mutation ${it.seq} (${it.model} ${it.entity_id})`,
-        onclick: (e) => {
-          const btn = e.currentTarget;
-          const tr = btn.closest('tr');
-          if (btn.getAttribute('aria-expanded') === 'true') {
-            if (tr.nextElementSibling && tr.nextElementSibling.classList.contains('detail-row')) tr.nextElementSibling.remove();
-            btn.setAttribute('aria-expanded', 'false');
-            btn.textContent = 'Show';
-          } else {
-            tr.after(detailRow(it, columns.length));
-            btn.setAttribute('aria-expanded', 'true');
-            btn.textContent = 'Hide';
-          }
-        },
-      }),
+      label: 'Details', cell: (it) => detailToggle(`Show diff and current state of mutation ${it.seq} (${it.model} ${it.entity_id})`, () => detailRow(it, columns.length)),
     },
   ];
   return table(columns, items, {
