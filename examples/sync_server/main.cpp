@@ -16,6 +16,7 @@
 #include "replay_services.hpp"
 #include "sync_engine.hpp"
 #include "tether/observer.hpp"
+#include "tether/open_storage.hpp"
 #include "tether/sqlite_storage.hpp"
 
 namespace {

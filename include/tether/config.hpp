@@ -74,8 +74,8 @@ struct TelemetryConfig {
 };
 
 struct StorageConfig {
-    /// "memory", a SQLite file path, or "sqlite:PATH". Used by open_storage() helpers of
-    /// the backend libraries; the core Observer takes a Storage object.
+    /// "memory", a SQLite file path, "sqlite:PATH" or "postgresql://…". Read by open_storage()
+    /// (tether/open_storage.hpp); the core Observer itself takes any Storage object.
     std::string url = "tether.db";
     std::chrono::milliseconds busy_timeout{5'000};
 };

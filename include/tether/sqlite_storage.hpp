@@ -23,10 +23,10 @@ struct SqliteOptions {
 /// file cannot be opened or was written by a newer schema version.
 std::shared_ptr<Storage> open_sqlite_storage(const SqliteOptions& options);
 
-/// Opens the storage a StorageConfig names: "memory", "sqlite:PATH" or a plain file PATH.
-/// Throws ConfigError("storage.url", …) for URLs of other backends (e.g. postgresql://)
-/// and StorageError when the database cannot be opened.
-std::shared_ptr<Storage> open_storage(const StorageConfig& config);
+/// Options for a storage URL "sqlite:PATH", "sqlite://PATH" or a plain file PATH (see
+/// open_storage() in tether/open_storage.hpp). Throws ConfigError("storage.url", …) when
+/// the path is empty or the URL names another backend.
+SqliteOptions sqlite_options_from_url(const std::string& url, std::chrono::milliseconds busy_timeout);
 
 /// Current schema version written by this library.
 int sqlite_schema_version() noexcept;

@@ -2,6 +2,7 @@
 
 #include "support/temp_dir.hpp"
 #include "tether/observer.hpp"
+#include "tether/open_storage.hpp"
 #include "tether/sqlite_storage.hpp"
 
 using namespace tether;
@@ -21,13 +22,14 @@ TEST_CASE("open_storage: memory, sqlite: URLs and plain paths", "[storage][confi
 
 TEST_CASE("open_storage: other backends and empty paths are rejected with the key", "[storage][config]") {
     StorageConfig c;
-    c.url = "postgresql://localhost/tether";
+    c.url = "mysql://localhost/tether";
     try {
         open_storage(c);
         FAIL("expected ConfigError");
     } catch (const ConfigError& e) {
         CHECK(e.path() == "storage.url");
-        CHECK_THAT(e.what(), Catch::Contains("postgresql"));
+        CHECK_THAT(e.what(), Catch::Contains("'mysql'"));
+        CHECK_THAT(e.what(), Catch::Contains(storage_backends_built()));
     }
     c.url = "sqlite:";
     CHECK_THROWS_AS(open_storage(c), ConfigError);
