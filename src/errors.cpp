@@ -1,6 +1,8 @@
 #include "tether/errors.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <cstdio>
 
 namespace tether {
@@ -25,13 +27,14 @@ const char* to_string(ErrorSource s) noexcept {
         case ErrorSource::pipeline: return "pipeline";
         case ErrorSource::retention: return "retention";
         case ErrorSource::recorder: return "recorder";
+        case ErrorSource::dashboard: return "dashboard";
     }
     return "unknown";
 }
 
 void StderrErrorHandler::on_error(const ErrorEvent& event) noexcept {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto idx = static_cast<std::size_t>(event.source) & 3u;
+    const auto idx = std::min<std::size_t>(static_cast<std::size_t>(event.source), std::size(last_printed_us_) - 1);
     auto now = std::chrono::duration_cast<std::chrono::microseconds>(
                    std::chrono::steady_clock::now().time_since_epoch())
                    .count();

@@ -32,6 +32,8 @@ const Redactor& Observer::redactor() const noexcept { return *state_->redactor; 
 const TelemetryAggregator& Observer::telemetry() const noexcept { return *state_->telemetry; }
 ReplayEngine& Observer::replay() noexcept { return *state_->replay; }
 
+void Observer::report_error(const ErrorEvent& event) const noexcept { state_->errors->on_error(event); }
+
 std::string Observer::openmetrics() const {
     return to_openmetrics(state_->telemetry->counters().snapshot(), state_->recorder->stats());
 }

@@ -134,10 +134,11 @@ public:
 };
 
 /// Where a background problem happened.
-enum class ErrorSource : std::uint8_t { storage, pipeline, retention, recorder };
+enum class ErrorSource : std::uint8_t { storage, pipeline, retention, recorder, dashboard };
 const char* to_string(ErrorSource s) noexcept;
 
-/// A problem the background writer hit. Messages never contain captured payload values.
+/// A problem the background writer (or the dashboard, while answering) hit. Messages never
+/// contain captured payload values.
 struct ErrorEvent {
     ErrorSource source = ErrorSource::storage;
     std::string message;
@@ -162,8 +163,8 @@ public:
 
 private:
     std::mutex mutex_;
-    std::int64_t last_printed_us_[4] = {};
-    std::uint64_t suppressed_[4] = {};
+    std::int64_t last_printed_us_[5] = {};
+    std::uint64_t suppressed_[5] = {};
 };
 
 }  // namespace tether

@@ -57,6 +57,10 @@ public:
     /// Builder::replay_target and config replay.live_enabled); see docs/replay.md.
     ReplayEngine& replay() noexcept;
 
+    /// Hand a problem to the configured ErrorHandler (adapters report their internal errors
+    /// here, so one handler sees everything). Thread-safe.
+    void report_error(const ErrorEvent& event) const noexcept;
+
 private:
     struct State;
     explicit Observer(std::unique_ptr<State> state);

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "http_support.hpp"
+#include "support/faulty_storage.hpp"
 #include "support/protocol.hpp"
 #include "tether/observer.hpp"
 #include "tether/record_json.hpp"
@@ -349,6 +350,81 @@ TEST_CASE("dashboard: loopback only by default; bearer, basic and predicate midd
         CHECK_THROWS_AS(beast::bearer_token("semi;colon"), std::invalid_argument);
     }
 
+    SECTION("sign-in link: the cookie holds exactly the verified, decoded token, and only a link sets it") {
+        beast::DashboardOptions options;
+        options.middleware = {beast::bearer_token("a+b/c=", "ops")};
+        options.secure_cookie = true;
+        beast::Dashboard dashboard(*observer, options);
+        const std::string page = "/tether/dashboard/";
+        // Percent-encoded as any query value: '+' travels as %2B ...
+        auto signin = call(dashboard, {.target = page + "?token=a%2Bb%2Fc%3D"});
+        CHECK(signin.result() == http::status::see_other);
+        CHECK(std::string(signin[http::field::set_cookie]).find("tether_token=a+b/c=;") == 0);
+        CHECK(std::string(signin[http::field::set_cookie]).find("; Secure") != std::string::npos);
+        // ... and a raw '+' is a space, so that link is wrong: 401, no cookie.
+        auto raw = call(dashboard, {.target = page + "?token=a+b/c="});
+        CHECK(raw.result() == http::status::unauthorized);
+        CHECK(raw[http::field::set_cookie].empty());
+        // Encoded ordinary characters decode before the comparison ("%61" is 'a').
+        CHECK(call(dashboard, {.target = page + "?token=%61%2Bb%2Fc%3D"}).result() == http::status::see_other);
+
+        // Another credential allowing the request never lets a junk link write the cookie.
+        const std::pair<std::string, std::string> good_cookie{"Cookie", "tether_token=a+b/c="};
+        auto with_header = call(dashboard, {.target = page + "?token=junk",
+                                            .headers = {{"Authorization", "Bearer a+b/c="}}});
+        CHECK(with_header.result() == http::status::ok);
+        CHECK(with_header[http::field::set_cookie].empty());
+        auto head = call(dashboard, {.method = http::verb::head, .target = page + "?token=junk", .headers = {good_cookie}});
+        CHECK(head.result() == http::status::ok);
+        CHECK(head[http::field::set_cookie].empty());
+        auto junk_link = call(dashboard, {.target = page + "?token=junk", .headers = {good_cookie}});
+        CHECK(junk_link.result() == http::status::unauthorized);  // the link is what gets checked
+        CHECK(junk_link[http::field::set_cookie].empty());
+        // A valid link while a header is sent: the header decides, the page is served as is.
+        auto both = call(dashboard, {.target = page + "?token=a%2Bb%2Fc%3D", .headers = {{"Authorization", "Bearer a+b/c="}}});
+        CHECK(both.result() == http::status::ok);
+        CHECK(both[http::field::set_cookie].empty());
+    }
+
+    SECTION("a stale cookie passes, so the next middleware still offers its challenge") {
+        beast::DashboardOptions options;
+        options.middleware = {beast::bearer_token("new-token"), beast::basic_auth("ops", "s3cret")};
+        beast::Dashboard dashboard(*observer, options);
+        const std::pair<std::string, std::string> stale{"Cookie", "tether_token=old-token"};
+        auto prompt = call(dashboard, {.target = target, .headers = {stale}});
+        CHECK(prompt.result() == http::status::unauthorized);
+        CHECK(std::string(prompt[http::field::www_authenticate]).find("Basic realm=") != std::string::npos);
+        CHECK(call(dashboard, {.target = target, .headers = {stale, {"Authorization", "Basic b3BzOnMzY3JldA=="}}})
+                  .result() == http::status::ok);
+        // Without a cookie default, Secure is off (plain-HTTP loopback setups keep working).
+        beast::DashboardOptions plain;
+        plain.middleware = {beast::bearer_token("new-token")};
+        beast::Dashboard plain_dashboard(*observer, plain);
+        auto signin = call(plain_dashboard, {.target = "/tether/dashboard/?token=new-token"});
+        CHECK(std::string(signin[http::field::set_cookie]).find("Secure") == std::string::npos);
+    }
+
+    SECTION("loopback: a Host that is not a loopback name is refused (DNS rebinding)") {
+        beast::Dashboard dashboard(*observer);
+        for (const char* host : {"127.0.0.1:8080", "localhost", "LOCALHOST:3000", "app.localhost:8080", "[::1]:8080",
+                                 "127.1.2.3", "::1"})
+            CHECK(call(dashboard, {.target = target, .headers = {{"Host", host}}}).result() == http::status::ok);
+        for (const char* host : {"evil.example", "evil.example:8080", "localhost.evil.example", "10.0.0.1:8080",
+                                 "[2001:db8::1]:80", "127.0.0.1.evil.example"}) {
+            auto res = call(dashboard, {.target = target, .headers = {{"Host", host}}});
+            INFO(host);
+            CHECK(res.result() == http::status::forbidden);
+            CHECK(res.body().find("DNS rebinding") != std::string::npos);
+        }
+        beast::DashboardOptions named;
+        named.middleware = {beast::loopback_only({"Sync-Box.internal"})};
+        beast::Dashboard with_name(*observer, named);
+        CHECK(call(with_name, {.target = target, .headers = {{"Host", "sync-box.INTERNAL:8080"}}}).result() ==
+              http::status::ok);
+        CHECK(call(with_name, {.target = target, .headers = {{"Host", "other.internal"}}}).result() ==
+              http::status::forbidden);
+    }
+
     SECTION("basic auth and a chain offering both challenges") {
         beast::DashboardOptions options;
         options.middleware = {beast::bearer_token("tok"), beast::basic_auth("ops", "pa:ss")};
@@ -397,4 +473,35 @@ TEST_CASE("dashboard: loopback only by default; bearer, basic and predicate midd
         CHECK_FALSE(beast::constant_time_equals("", ""));
         CHECK_FALSE(beast::constant_time_equals("", "abc"));
     }
+}
+
+TEST_CASE("dashboard: storage errors answer 503 with a fixed message; the detail goes to the error handler",
+          "[http]") {
+    struct Collect final : ErrorHandler {
+        std::mutex mutex;
+        std::vector<ErrorEvent> events;
+        void on_error(const ErrorEvent& e) noexcept override {
+            std::lock_guard lock(mutex);
+            events.push_back(e);
+        }
+    };
+    auto errors = std::make_shared<Collect>();
+    auto storage = std::make_shared<test::FaultyStorage>(make_memory_storage());
+    auto observer = Observer::builder().storage(storage).error_handler(errors).build();
+    beast::Dashboard dashboard(*observer);
+    storage->failing_reads = true;
+
+    auto res = get(dashboard, "/tether/dashboard/api/requests?client_id=c-1");
+    CHECK(res.result() == http::status::service_unavailable);
+    CHECK(res[http::field::retry_after] == "5");
+    CHECK(error_code_of(res) == "storage_unavailable");
+    CHECK(res.body().find("secret-dir") == std::string::npos);  // paths, hosts, table names stay server-side
+    std::lock_guard lock(errors->mutex);
+    REQUIRE(errors->events.size() == 1);
+    const auto& event = errors->events.front();
+    CHECK(event.source == ErrorSource::dashboard);
+    CHECK(std::string(to_string(event.source)) == "dashboard");
+    CHECK(event.message.find("GET /tether/dashboard/api/requests: ") == 0);
+    CHECK(event.message.find("secret-dir") != std::string::npos);
+    CHECK(event.message.find("client_id") == std::string::npos);  // the query (sign-in tokens) is never logged
 }

@@ -20,6 +20,7 @@ public:
     std::atomic<bool> failing{false};    ///< every write fails while set
     std::atomic<int> fail_next{0};       ///< the next N writes fail
     std::atomic<bool> permanent{false};  ///< failures are non-transient
+    std::atomic<bool> failing_reads{false};  ///< list_requests fails while set
     std::atomic<int> write_delay_ms{0};  ///< slow storage
     std::atomic<std::uint64_t> attempts{0};
     std::atomic<std::uint64_t> failures{0};
@@ -35,6 +36,7 @@ public:
         inner_->write_batch(batch, rollups);
     }
     Page<RequestRecord> list_requests(const RequestFilter& f, const PageRequest& p) override {
+        if (failing_reads.load()) throw StorageError("injected failure: /var/lib/secret-dir/tether.db is locked");
         return inner_->list_requests(f, p);
     }
     std::optional<RequestRecord> get_request(std::string_view id) override { return inner_->get_request(id); }

@@ -1,8 +1,11 @@
 #include "tether/beast/auth.hpp"
 
 #include <boost/beast/core/detail/base64.hpp>
+#include <algorithm>
 #include <cctype>
 #include <stdexcept>
+
+#include "query.hpp"
 
 namespace tether::beast {
 
@@ -44,21 +47,41 @@ std::optional<std::string_view> cookie(const RequestView& req, std::string_view 
     return std::nullopt;
 }
 
-// `token=` of the query (the sign-in link). Tokens are printable ASCII, so a value needing
-// percent-decoding is simply not a match.
-std::optional<std::string_view> query_token(const RequestView& req) {
-    std::string_view target(req.message.target().data(), req.message.target().size());
-    const auto q = target.find('?');
-    if (q == std::string_view::npos) return std::nullopt;
-    std::string_view query = target.substr(q + 1);
-    while (!query.empty()) {
-        const auto end = query.find('&');
-        const auto pair = query.substr(0, end);
-        if (pair.substr(0, 6) == "token=") return pair.substr(6);
-        if (end == std::string_view::npos) break;
-        query.remove_prefix(end + 1);
+// `token=` of the sign-in link, decoded exactly as the page's handler decodes it (the cookie
+// it sets must hold the value verified here). A query that does not parse carries no token;
+// the route answers it with a 400 anyway.
+std::optional<std::string> query_token(const RequestView& req) {
+    try {
+        auto token = detail::Query::parse(req.message.target()).text("token", 1024);
+        if (!token.empty()) return token;
+    } catch (...) {
     }
     return std::nullopt;
+}
+
+std::string lowercase(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+// The host name of a Host header without its port ("[::1]:8080" -> "::1"), lowercased.
+std::string host_name(std::string_view host) {
+    if (!host.empty() && host.front() == '[') {
+        const auto close = host.find(']');
+        return lowercase(host.substr(1, close == std::string_view::npos ? std::string_view::npos : close - 1));
+    }
+    const auto colon = host.rfind(':');
+    if (colon != std::string_view::npos && host.find(':') == colon) host = host.substr(0, colon);
+    return lowercase(host);
+}
+
+bool is_loopback_name(const std::string& name) {
+    if (name == "localhost" || (name.size() > 10 && name.compare(name.size() - 10, 10, ".localhost") == 0))
+        return true;  // RFC 6761: always resolves to loopback
+    boost::system::error_code ec;
+    const auto ip = boost::asio::ip::make_address(name, ec);
+    return !ec && ip.is_loopback();
 }
 
 std::string decode_base64(std::string_view in) {
@@ -97,14 +120,21 @@ Middleware bearer_token(std::string token, std::string label) {
                 "bearer_token: the token may only contain printable ASCII without space, '\"', ',', ';' or '\\'");
     return [token = std::move(token), label = std::move(label)](const RequestView& req) {
         const std::string challenge = "Bearer realm=\"tether dashboard\"";
-        auto presented = credentials(req, "Bearer");
-        // A sign-in link's token is the one checked, even when an older cookie is sent too.
-        if (!presented && req.message.method() == http::verb::get) presented = query_token(req);
-        if (!presented) presented = cookie(req, token_cookie);
-        if (!presented) return AuthDecision::pass(challenge);
-        if (!constant_time_equals(*presented, token))
+        const auto invalid = [&] {
             return AuthDecision::unauthorized(challenge + ", error=\"invalid_token\"", "the bearer token is not valid");
-        return AuthDecision::allow({"bearer", label});
+        };
+        if (auto header = credentials(req, "Bearer"))
+            return constant_time_equals(*header, token) ? AuthDecision::allow({"bearer", label}) : invalid();
+        // A sign-in link's token is the one checked, even when an older cookie is sent too.
+        if (req.message.method() == http::verb::get)
+            if (auto link = query_token(req)) {
+                if (!constant_time_equals(*link, token)) return invalid();
+                return AuthDecision::allow({"bearer", label, true});
+            }
+        if (auto stored = cookie(req, token_cookie); stored && constant_time_equals(*stored, token))
+            return AuthDecision::allow({"bearer", label});
+        // No credential, or a stale cookie (the token was rotated): let the chain go on.
+        return AuthDecision::pass(challenge);
     };
 }
 
@@ -130,13 +160,23 @@ Middleware predicate(std::function<std::optional<Identity>(const RequestView&)> 
     };
 }
 
-Middleware loopback_only() {
-    return [](const RequestView& req) {
+Middleware loopback_only(std::vector<std::string> extra_hosts) {
+    for (auto& h : extra_hosts) h = lowercase(h);
+    return [extra_hosts = std::move(extra_hosts)](const RequestView& req) {
         auto addr = req.remote;
         if (addr.is_v6() && addr.to_v6().is_v4_mapped())
             addr = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, addr.to_v6());
-        if (addr.is_loopback()) return AuthDecision::allow({"loopback", addr.to_string()});
-        return AuthDecision::pass();
+        if (!addr.is_loopback()) return AuthDecision::pass();
+        const auto header = req.message[http::field::host];
+        const std::string name = host_name(std::string_view(header.data(), header.size()));
+        // No Host at all is an HTTP/1.0 tool, never a browser: nothing to rebind.
+        const bool named_loopback = header.empty() || is_loopback_name(name) ||
+                                    std::find(extra_hosts.begin(), extra_hosts.end(), name) != extra_hosts.end();
+        if (!named_loopback)
+            return AuthDecision::forbidden("a loopback client asked for host '" + name.substr(0, 100) +
+                                           "', which is not a loopback name (refused against DNS rebinding; "
+                                           "list the name in loopback_only() or configure authentication)");
+        return AuthDecision::allow({"loopback", addr.to_string()});
     };
 }
 

@@ -70,6 +70,19 @@ struct Dashboard::Impl {
     Response serve_index(const Request& req, const Query& query, const Identity& who);
     Response serve_asset(const Request& req, const std::string& name);
     void check_same_origin(const Request& req) const;
+
+    // An internal error, for the host's ErrorHandler: method and path only (the query may
+    // hold a sign-in token).
+    void report(const Request& req, std::string_view what) const noexcept {
+        try {
+            ErrorEvent event;
+            event.source = ErrorSource::dashboard;
+            event.message = std::string(req.method_string()) + " " +
+                            std::string(path_of(req.target())).substr(0, 200) + ": " + std::string(what);
+            observer.report_error(event);
+        } catch (...) {
+        }
+    }
 };
 
 std::optional<Identity> Dashboard::Impl::authorize(const Request& req, const boost::asio::ip::address& remote,
@@ -127,18 +140,18 @@ void Dashboard::Impl::check_same_origin(const Request& req) const {
 Response Dashboard::Impl::serve_index(const Request& req, const Query& query, const Identity& who) {
     query.allow_only({"token"});
     const std::string token = query.text("token", 1024);
-    const bool cookie_safe = std::all_of(token.begin(), token.end(), [](unsigned char c) {
-        return c > 0x20 && c < 0x7f && c != '"' && c != ',' && c != ';' && c != '\\';
-    });
-    if (!token.empty() && who.method == "bearer" && cookie_safe) {  // bearer_token() matched this very token
-        // Sign-in link (bearer_token accepted it): keep the token in an HttpOnly cookie and
-        // take it out of the address bar and history. Lax, not Strict: the link is usually
-        // followed from another site (chat, ticket), and Strict would withhold the cookie on
-        // that navigation; writes stay protected by the Origin and Content-Type checks.
+    // bearer_token() verified this very value (same decoding) and its characters are
+    // cookie-safe (checked when the middleware was built); a token allowed by anything else
+    // never reaches the cookie.
+    if (who.sign_in_link && req.method() == http::verb::get && !token.empty()) {
+        // Keep the token in an HttpOnly cookie and take it out of the address bar and
+        // history. Lax, not Strict: the link is usually followed from another site (chat,
+        // ticket), and Strict would withhold the cookie on that navigation; writes stay
+        // protected by the Origin and Content-Type checks.
         auto res = make_response(req, http::status::see_other, "text/plain; charset=utf-8", "");
         res.set(http::field::location, options.prefix + "/");
-        res.set(http::field::set_cookie, std::string(token_cookie) + "=" + token +
-                                             "; Path=" + options.prefix + "/; HttpOnly; SameSite=Lax");
+        res.set(http::field::set_cookie, std::string(token_cookie) + "=" + token + "; Path=" + options.prefix +
+                                             "/; HttpOnly; SameSite=Lax" + (options.secure_cookie ? "; Secure" : ""));
         return res;
     }
     auto res = make_response(req, http::status::ok, "text/html; charset=utf-8", render_index(options.prefix));
@@ -262,13 +275,20 @@ std::optional<Response> Dashboard::handle(const Request& req, const boost::asio:
         return finish(req,
                       error_response(req, HttpError(http::status::bad_request, "invalid_parameter", e.what(), e.parameter())));
     } catch (const StorageError& e) {
-        return finish(req, error_response(req, HttpError(http::status::service_unavailable, "storage_unavailable", e.what())
+        // Callers get a fixed text; the detail (which may name tables, paths or hosts) goes
+        // to the host's error handler.
+        im.report(req, e.what());
+        return finish(req, error_response(req, HttpError(http::status::service_unavailable, "storage_unavailable",
+                                                         "the observability storage is unavailable; try again")
                                                    .with(http::field::retry_after, "5")));
     } catch (const std::exception& e) {
-        return finish(req, error_response(req, HttpError(http::status::internal_server_error, "internal_error", e.what())));
-    } catch (...) {  // a host middleware threw something exotic: still an answer, never an escape
+        im.report(req, e.what());
         return finish(req, error_response(req, HttpError(http::status::internal_server_error, "internal_error",
-                                                         "unexpected error while answering")));
+                                                         "internal error; the server's log has the details")));
+    } catch (...) {  // a host middleware threw something exotic: still an answer, never an escape
+        im.report(req, "unknown exception");
+        return finish(req, error_response(req, HttpError(http::status::internal_server_error, "internal_error",
+                                                         "internal error; the server's log has the details")));
     }
 }
 

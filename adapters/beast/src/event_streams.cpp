@@ -194,11 +194,25 @@ void EventHub::serve(boost::beast::tcp_stream stream, Response head) {
         }
     } while (!counters_->open.compare_exchange_weak(open, open + 1));
 
+    // Until a connection owns the slot (its destructor gives it back), an exception here
+    // must return it, or the cap would shrink for good.
+    struct SlotGuard {
+        std::atomic<std::uint64_t>* open;
+        ~SlotGuard() {
+            if (open) open->fetch_sub(1);
+        }
+    } slot{&counters_->open};
+    std::string head_bytes = head_text(head);
     auto connection = std::make_shared<EventConnection>(std::move(stream), options_.event_buffer_bytes, counters_);
-    connection->start(head_text(head));  // the head is queued before any event can be
+    slot.open = nullptr;
+
+    // Registered and started under the hub's lock: broadcasts (which copy the list under it)
+    // see the connection only once its head is queued, and close_all() either sees it or
+    // runs before it exists, never in between.
     std::lock_guard lock(mutex_);
     std::erase_if(connections_, [](const auto& w) { return w.expired(); });
-    connections_.push_back(std::move(connection));
+    connections_.push_back(connection);
+    connection->start(std::move(head_bytes));
 }
 
 std::vector<std::shared_ptr<EventConnection>> EventHub::live() {

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tether::beast {
 
@@ -24,6 +25,10 @@ namespace tether::beast {
 struct Identity {
     std::string method;  ///< "bearer", "basic", "loopback", or the name given to a predicate
     std::string name;    ///< the token's label, the user, the client address…
+    /// Allowed by the sign-in link's `?token=` (GET only): the page answers by storing that
+    /// very token in the cookie. Never set for a header or cookie credential, so a link
+    /// carrying junk next to a valid credential cannot overwrite (log out) the cookie.
+    bool sign_in_link = false;
     /// "basic:ops", "bearer:token": what the replay audit stores as `by`.
     std::string to_string() const { return name.empty() ? method : method + ":" + name; }
 };
@@ -59,10 +64,12 @@ inline constexpr std::string_view token_cookie = "tether_token";
 
 /// A shared secret, compared in constant time, presented as `Authorization: Bearer <token>`
 /// (API clients, Prometheus), or by browsers as the `tether_token` cookie, which the
-/// sign-in link `GET {prefix}/?token=<token>` sets (HttpOnly, SameSite=Lax) before
-/// redirecting to the dashboard. A wrong token is a 401; none passes (offering the Bearer
-/// challenge). `label` names the identity. Throws std::invalid_argument for an empty token
-/// or one with characters outside printable ASCII, space, '"', ',', ';' or '\\'.
+/// sign-in link `GET {prefix}/?token=<token>` (percent-encoded like any query value) sets
+/// (HttpOnly, SameSite=Lax) before redirecting to the dashboard. A wrong header or link
+/// token is a 401; a wrong cookie (an old token after rotation) passes like no credential,
+/// so later middleware (e.g. basic_auth) still gets its say and offers its challenge.
+/// `label` names the identity. Throws std::invalid_argument for an empty token or one with
+/// characters outside printable ASCII, space, '"', ',', ';' or '\\'.
 Middleware bearer_token(std::string token, std::string label = "token");
 
 /// `Authorization: Basic …` for one user, compared in constant time. Wrong credentials
@@ -74,9 +81,14 @@ Middleware basic_auth(std::string user, std::string password, std::string realm 
 /// allow-list, or a session cookie the host already validates).
 Middleware predicate(std::function<std::optional<Identity>(const RequestView&)> rule);
 
-/// Allows clients connecting from a loopback address (127.0.0.0/8, ::1, ::ffff:127.x);
-/// passes everyone else. The default chain is just this one, followed by a 403.
-Middleware loopback_only();
+/// Allows clients connecting from a loopback address (127.0.0.0/8, ::1, ::ffff:127.x) that
+/// name a loopback host: `Host` must be `localhost`, `*.localhost`, a loopback IP or one of
+/// `extra_hosts` (names without port, compared case-insensitively). That refuses (403) DNS
+/// rebinding, where a web page re-points its own name at 127.0.0.1 to read the API from the
+/// user's browser. Other peers pass. The default chain is just loopback_only(), then a 403.
+/// Behind a reverse proxy on the same machine every client connects from loopback: configure
+/// real authentication there instead.
+Middleware loopback_only(std::vector<std::string> extra_hosts = {});
 
 /// Equality of a presented credential and a secret whose running time depends only on the
 /// length of `presented` (it reveals neither the secret's bytes nor its length).

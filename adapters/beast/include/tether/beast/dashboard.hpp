@@ -62,6 +62,9 @@ struct DashboardOptions {
     std::chrono::milliseconds heartbeat_interval{15000};
     /// Origins (scheme://host[:port]) allowed to POST besides the dashboard's own.
     std::vector<std::string> allowed_origins;
+    /// Mark the sign-in cookie `Secure`: set it when browsers reach the dashboard over HTTPS
+    /// (directly or through a TLS-terminating proxy), so the token never travels in clear.
+    bool secure_cookie = false;
 };
 
 /// Counters of the HTTP side, for the host's own monitoring.
@@ -90,7 +93,8 @@ public:
     bool owns(std::string_view target) const noexcept;
 
     /// Answer one request: nullopt when it is not under the prefix. Never throws; internal
-    /// errors become a JSON 500. The response is complete (Content-Length set, keep-alive
+    /// errors become a JSON 500 (storage errors a 503) with a fixed message, their detail
+    /// going to the Observer's ErrorHandler (source `dashboard`). The response is complete (Content-Length set, keep-alive
     /// as requested) except for an event stream's head, which only serve_event_stream()
     /// may write.
     std::optional<Response> handle(const Request& request, const boost::asio::ip::address& remote);
