@@ -113,6 +113,7 @@ auto set_positive(double& d) {
 const char* overflow_name(OverflowPolicy p) { return p == OverflowPolicy::block ? "block" : "drop_newest"; }
 const char* match_name(KeyMatch m) { return m == KeyMatch::exact ? "exact" : "contains"; }
 const char* invalid_body_name(InvalidBodyPolicy p) { return p == InvalidBodyPolicy::drop ? "drop" : "keep_scrubbed"; }
+const char* pull_payloads_name(PullPayloads p) { return p == PullPayloads::full ? "full" : "index"; }
 
 }  // namespace
 
@@ -144,6 +145,11 @@ Config Config::from_json(std::string_view text, std::string_view source) {
                     .on("block_timeout_ms", set_ms(r.block_timeout))
                     .on("max_body_bytes", set_uint(r.max_body_bytes, 1))
                     .on("max_mutations_per_request", set_uint(r.max_mutations_per_request, 1))
+                    .on("pull_payloads",
+                        [&](const json::value& x, const std::string& q) {
+                            r.pull_payloads = read_enum<PullPayloads>(
+                                x, q, {{"index", PullPayloads::index}, {"full", PullPayloads::full}});
+                        })
                     .on("batch_max_items", set_uint(r.batch_max_items, 1))
                     .on("batch_max_delay_ms", set_ms(r.batch_max_delay, 1))
                     .on("retry_initial_ms", set_ms(r.retry_initial, 1))
@@ -288,6 +294,7 @@ std::string Config::to_json() const {
           {"block_timeout_ms", recorder.block_timeout.count()},
           {"max_body_bytes", recorder.max_body_bytes},
           {"max_mutations_per_request", recorder.max_mutations_per_request},
+          {"pull_payloads", pull_payloads_name(recorder.pull_payloads)},
           {"batch_max_items", recorder.batch_max_items},
           {"batch_max_delay_ms", recorder.batch_max_delay.count()},
           {"retry_initial_ms", recorder.retry_initial.count()},

@@ -91,6 +91,7 @@ std::unique_ptr<Observer> Observer::Builder::build() {
     opts.invalid_body = config_.redaction.invalid_body;
     opts.default_instance = config_.instance;
     opts.max_mutations = config_.recorder.max_mutations_per_request;
+    opts.keep_pull_payloads = config_.recorder.pull_payloads == PullPayloads::full;
     auto pipeline = std::make_unique<detail::Pipeline>(*st->redactor, *st->ids, *st->clock, opts);
     st->telemetry = std::make_shared<TelemetryAggregator>(config_.telemetry);
     st->recorder = std::make_unique<Recorder>(std::make_unique<Recorder::Impl>(

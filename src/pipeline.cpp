@@ -86,7 +86,7 @@ public:
     // re-serialized redacted document otherwise, or the scrubbed/dropped raw text.
     std::optional<json::value> body(std::string&& raw, std::string_view where, std::string& stored,
                                     std::optional<ParseFailure>& failure, bool& scrubbed, bool& dropped,
-                                    bool truncated, json::storage_ptr sp) {
+                                    bool truncated, json::storage_ptr sp, bool strip_snapshot_payloads = false) {
         if (raw.empty()) {
             // A push or pull without a body is unparseable; an empty response usually means
             // the host did not capture it.
@@ -115,15 +115,33 @@ public:
             }
             return std::nullopt;
         }
+        // Payloads left out are never walked by the redactor nor written: most of a pull's cost.
+        const std::size_t stripped = strip_snapshot_payloads ? strip_payloads(*doc) : 0;
         std::vector<std::string> paths;
         redact_value(*doc, redactor_, paths);
-        if (paths.empty()) {
+        if (paths.empty() && stripped == 0) {
             stored = std::move(raw);
         } else {
             stored = to_text(*doc);
             for (auto& p : paths) req().redacted_paths.push_back(std::string(where) + ":" + p);
         }
+        if (stripped)
+            note("recorder", "/snapshots",
+                 std::to_string(stripped) + " snapshot payload(s) not stored (recorder.pull_payloads is \"index\"; "
+                 "\"full\" keeps them)", false);
         return doc;
+    }
+
+    // Removes `payload` from every object of `snapshots`; returns how many were removed.
+    static std::size_t strip_payloads(json::value& doc) {
+        auto* o = doc.if_object();
+        if (!o) return 0;
+        auto* snapshots = o->if_contains("snapshots");
+        if (!snapshots || !snapshots->is_array()) return 0;
+        std::size_t removed = 0;
+        for (auto& snap : snapshots->get_array())
+            if (auto* s = snap.if_object()) removed += s->erase("payload");
+        return removed;
     }
 
     // Host-provided JSON (trace states): parse, redact; invalid text is noted and not stored.
@@ -508,7 +526,8 @@ CapturedRequest Pipeline::process(Exchange&& ex) noexcept {
         auto request = p.body(std::move(ex.request_body), "request", req.request_body, req.request_parse_error,
                               req.request_body_scrubbed, req.request_body_dropped, req.request_truncated, sp);
         auto response = p.body(std::move(ex.response_body), "response", req.response_body, req.response_parse_error,
-                               req.response_body_scrubbed, req.response_body_dropped, req.response_truncated, sp);
+                               req.response_body_scrubbed, req.response_body_dropped, req.response_truncated, sp,
+                               ex.kind == ExchangeKind::pull && !options_.keep_pull_payloads);
 
         if (ex.kind == ExchangeKind::push) {
             parse_push_request(p, request ? &*request : nullptr, options_.max_mutations);

@@ -14,6 +14,7 @@ struct PipelineOptions {
     InvalidBodyPolicy invalid_body = InvalidBodyPolicy::keep_scrubbed;
     std::string default_instance = "default";
     std::size_t max_mutations = 20'000;  ///< RecorderConfig::max_mutations_per_request
+    bool keep_pull_payloads = false;     ///< RecorderConfig::pull_payloads == full
 };
 
 class Pipeline {

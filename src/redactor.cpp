@@ -40,19 +40,26 @@ KeyRedactor::KeyRedactor(std::vector<std::string> keys, std::string marker, KeyM
     for (const auto& k : keys) {
         auto n = normalize(k);
         // An empty key would match every key in `contains` mode.
-        if (!n.empty() && std::find(normalized_.begin(), normalized_.end(), n) == normalized_.end())
+        if (!n.empty() && std::find(normalized_.begin(), normalized_.end(), n) == normalized_.end()) {
+            starts_.set(static_cast<unsigned char>(n[0]));
             normalized_.push_back(std::move(n));
+        }
     }
 }
 
 bool KeyRedactor::is_sensitive_key(std::string_view key) const noexcept {
-    for (const auto& pat : normalized_) {
-        if (match_ == KeyMatch::exact) {
+    if (match_ == KeyMatch::exact) {
+        for (const auto& pat : normalized_)
             if (matches_at(key, 0, pat, true)) return true;
-            continue;
-        }
-        for (std::size_t i = 0; i < key.size(); ++i)
-            if (fold(key[i]) == pat[0] && matches_at(key, i, pat, false)) return true;
+        return false;
+    }
+    // Called for every key of every stored document: one pass over the key, comparing only
+    // where a configured key could start.
+    for (std::size_t i = 0; i < key.size(); ++i) {
+        const char c = fold(key[i]);
+        if (!starts_.test(static_cast<unsigned char>(c))) continue;
+        for (const auto& pat : normalized_)
+            if (pat[0] == c && matches_at(key, i, pat, false)) return true;
     }
     return false;
 }

@@ -24,6 +24,12 @@ enum class InvalidBodyPolicy : std::uint8_t {
     drop            ///< store no body at all for invalid JSON, only the parse error
 };
 
+/// What a pull's stored response keeps of each snapshot.
+enum class PullPayloads : std::uint8_t {
+    index,  ///< model, entity_id, operation and the other envelope fields, without `payload`
+    full    ///< the whole response, payloads included (redacted like every body)
+};
+
 struct RecorderConfig {
     std::size_t queue_max_items = 10'000;
     std::size_t queue_max_bytes = 64u << 20;
@@ -32,6 +38,11 @@ struct RecorderConfig {
     std::size_t max_body_bytes = 1u << 20;  ///< longer bodies are truncated and flagged
     /// Mutations of one push stored as rows; the rest are counted in a note, not stored.
     std::size_t max_mutations_per_request = 20'000;
+    /// Pull responses are most of the bytes a sync server sends (every snapshot carries the
+    /// record), and re-storing the server's own data rarely answers a question the index
+    /// (which entities, models and operations a client received) does not. `index` keeps
+    /// the index and a note saying how many payloads were left out; `full` keeps them.
+    PullPayloads pull_payloads = PullPayloads::index;
     std::size_t batch_max_items = 256;       ///< exchanges per storage transaction
     std::chrono::milliseconds batch_max_delay{50};  ///< max wait before a partial batch is written
     std::chrono::milliseconds retry_initial{50};    ///< first backoff after a storage error

@@ -4,6 +4,7 @@
 // response bodies, payloads, host traces, headers) and replaces their values with a
 // marker, recording each redacted path. Bodies that are not valid JSON get a
 // best-effort textual scrub instead.
+#include <bitset>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -42,6 +43,7 @@ private:
     std::vector<std::string> normalized_;
     std::string marker_;
     KeyMatch match_;
+    std::bitset<256> starts_;  ///< first characters of normalized_: most key positions need no comparison
 };
 
 /// Result of redacting one document.

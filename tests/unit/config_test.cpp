@@ -27,12 +27,14 @@ TEST_CASE("config: defaults and a full document", "[config]") {
     CHECK(d.instance == "default");
     CHECK(d.recorder.overflow == tether::OverflowPolicy::drop_newest);
     CHECK(d.redaction.match == tether::KeyMatch::contains);
+    CHECK(d.recorder.pull_payloads == tether::PullPayloads::index);
 
     Config c = Config::from_json(R"({
       "instance": "eu-1",
       "recorder": {"queue_max_items": 5, "queue_max_bytes": 1000, "overflow": "block", "block_timeout_ms": 3,
                    "max_body_bytes": 64, "batch_max_items": 2, "batch_max_delay_ms": 7, "retry_initial_ms": 1,
-                   "retry_max_ms": 4, "retry_max_attempts": 9, "shutdown_timeout_ms": 100},
+                   "retry_max_ms": 4, "retry_max_attempts": 9, "shutdown_timeout_ms": 100,
+                   "pull_payloads": "full"},
       "redaction": {"keys": ["pin"], "extra_keys": ["ssn"], "marker": "***", "match": "exact", "invalid_body": "drop"},
       "retention": {"max_age_hours": 2, "max_requests": 10, "prune_batch": 3, "prune_interval_ms": 50},
       "storage": {"url": "/tmp/x.db", "busy_timeout_ms": 10}
@@ -42,6 +44,7 @@ TEST_CASE("config: defaults and a full document", "[config]") {
     CHECK(c.recorder.overflow == tether::OverflowPolicy::block);
     CHECK(c.recorder.block_timeout.count() == 3);
     CHECK(c.recorder.retry_max_attempts == 9);
+    CHECK(c.recorder.pull_payloads == tether::PullPayloads::full);
     CHECK(c.redaction.keys == std::vector<std::string>{"pin", "ssn"});
     CHECK(c.redaction.marker == "***");
     CHECK(c.redaction.match == tether::KeyMatch::exact);
@@ -76,6 +79,10 @@ TEST_CASE("config: unknown keys and wrong types name the key and what was expect
     e = error_of(R"({"recorder": {"overflow": "drop_oldest"}})");
     CHECK(e.path() == "recorder.overflow");
     CHECK_THAT(e.what(), Catch::Contains("\"drop_newest\" or \"block\"") && Catch::Contains("drop_oldest"));
+
+    e = error_of(R"({"recorder": {"pull_payloads": "none"}})");
+    CHECK(e.path() == "recorder.pull_payloads");
+    CHECK_THAT(e.what(), Catch::Contains("\"index\" or \"full\"") && Catch::Contains("none"));
 
     e = error_of(R"({"redaction": {"keys": ["a", 3]}})");
     CHECK(e.path() == "redaction.keys[1]");

@@ -1,10 +1,12 @@
 // Protocol parsing, redaction and classification of single exchanges (no threads).
+#include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
 #include "pipeline.hpp"
 #include "support/protocol.hpp"
 
 using namespace tether;
+namespace json = boost::json;
 using tether::test::push_request;
 using tether::test::push_response;
 using tether::test::TestMutation;
@@ -338,6 +340,50 @@ TEST_CASE("pipeline: pulls", "[pipeline]") {
     CHECK(has_note(bad.request, "/snapshots", "expected an array", false));
     CHECK(has_note(bad.request, "/new_sync_cursor", "expected an integer", false));
     CHECK(has_note(bad.request, "/has_more", "expected a boolean", false));
+}
+
+TEST_CASE("pipeline: pull payloads are left out by default and kept (redacted) when asked", "[pipeline]") {
+    const std::string response =
+        R"({"snapshots":[{"entity_id":"e1","model":"Task","operation":"upsert","payload":{"title":"a","api_key":"k1"}},)"
+        R"({"entity_id":"e2","model":"Note","operation":"delete"},)"
+        R"({"entity_id":"e3","model":"Task","operation":"upsert","payload":null}],"new_sync_cursor":5,"has_more":false})";
+    auto pull = [&] {
+        Exchange ex;
+        ex.kind = ExchangeKind::pull;
+        ex.request_body = test::pull_request("c9", 1);
+        ex.response_body = response;
+        return ex;
+    };
+
+    Fixture index;  // the default
+    auto out = index.run(pull());
+    const auto stored = json::parse(out.request.response_body);
+    const auto& snaps = stored.at("snapshots").as_array();
+    REQUIRE(snaps.size() == 3);
+    for (const auto& s : snaps) CHECK_FALSE(s.as_object().contains("payload"));
+    CHECK(snaps[0].at("entity_id") == "e1");
+    CHECK(snaps[1].at("operation") == "delete");
+    CHECK(stored.at("new_sync_cursor") == 5);
+    CHECK(out.request.snapshots == 3);
+    CHECK(out.request.models == std::vector<std::string>{"Note", "Task"});
+    CHECK(out.request.outcome == RequestOutcome::ok);
+    CHECK(has_note(out.request, "/snapshots", "2 snapshot payload(s) not stored", false));
+    CHECK(out.request.redacted_paths.empty());  // nothing secret left to redact
+    CHECK(out.request.response_body.find("k1") == std::string::npos);
+
+    Fixture full;
+    full.options.keep_pull_payloads = true;
+    auto kept = full.run(pull());
+    const auto whole = json::parse(kept.request.response_body);
+    CHECK(whole.at("snapshots").at(0).at("payload").at("title") == "a");
+    CHECK(whole.at("snapshots").at(0).at("payload").at("api_key") == "[REDACTED]");
+    CHECK(kept.request.redacted_paths == std::vector<std::string>{"response:/snapshots/0/payload/api_key"});
+    CHECK(kept.request.notes.empty());
+
+    // A push never loses its payloads, whatever the setting.
+    auto a = mutation(1);
+    auto pushed = index.run(push(push_request("c", {a}), push_response({a.mutation_id})));
+    CHECK(pushed.request.request_body.find("\"payload\"") != std::string::npos);
 }
 
 TEST_CASE("pipeline: host-provided ids, instance and client id win over the body", "[pipeline]") {
