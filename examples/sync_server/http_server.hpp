@@ -25,7 +25,9 @@ struct HttpOptions {
     std::uint16_t port = 8080;  ///< 0 = let the OS pick a free port
     unsigned threads = 4;
     std::size_t body_limit = 16u << 20;
-    std::chrono::seconds idle_timeout{60};   ///< keep-alive connections idle longer are closed
+    /// Longest wait for one complete request (an idle keep-alive connection or a client
+    /// sending slowly) and for one response to be written; then the connection is closed.
+    std::chrono::seconds idle_timeout{60};
     std::chrono::seconds shutdown_grace{5};  ///< in-flight requests get this long to finish
 };
 

@@ -28,6 +28,8 @@ A Tether sync server (POST /sync/push, POST /sync/pull) recording its traffic wi
   --host HOST             address to listen on (default 127.0.0.1)
   --port PORT             port, 0 = pick a free one (default 8080)
   --threads N             I/O threads (default 4)
+  --idle-timeout SECONDS  close a connection that has not sent a complete request within this
+                          time, idle keep-alive and slow senders alike (default 60)
   --data FILE             application database, SQLite (default tether-example-app.db)
   --observer-db URL       where tether-pro stores captures: a SQLite file, sqlite:PATH or
                           "memory" (default tether-observer.db)
@@ -102,6 +104,13 @@ std::optional<Options> parse_flags(int argc, char** argv, FlagError& error, bool
             if (!v) return std::nullopt;
             if (!example::parse_number<unsigned>(*v, o.http.threads, 1, 64))
                 return fail("--threads \"" + *v + "\" must be an integer from 1 to 64");
+        } else if (arg == "--idle-timeout") {
+            auto v = value();
+            if (!v) return std::nullopt;
+            unsigned seconds = 0;
+            if (!example::parse_number<unsigned>(*v, seconds, 1, 3600))
+                return fail("--idle-timeout \"" + *v + "\" must be a number of seconds from 1 to 3600");
+            o.http.idle_timeout = std::chrono::seconds(seconds);
         } else if (arg == "--data") {
             auto v = value();
             if (!v) return std::nullopt;
