@@ -33,6 +33,8 @@ A Tether sync server (POST /sync/push, POST /sync/pull) recording its traffic wi
   --data FILE             application database, SQLite (default tether-example-app.db)
   --observer-db URL       where tether-pro stores captures: a SQLite file, sqlite:PATH or
                           "memory" (default tether-observer.db)
+  --config FILE           tether-pro configuration, JSON (docs/configuration.md): retention,
+                          redaction, recorder, telemetry...; the flags below override its keys
   --instance NAME         instance name recorded with every exchange (default "default")
   --no-observer           do not record anything
   --strict-duplicates     re-pushed mutation ids are rejected as "duplicate" (default: reported applied)
@@ -56,6 +58,8 @@ struct Options {
     example::HttpOptions http;
     std::string data = "tether-example-app.db";
     std::string observer_db = "tether-observer.db";
+    bool observer_db_given = false;
+    std::string config_file;  ///< tether-pro configuration (JSON); flags override its keys
     std::string instance;
     bool observe = true;
     bool strict_duplicates = false;
@@ -121,6 +125,12 @@ std::optional<Options> parse_flags(int argc, char** argv, FlagError& error, bool
             if (!v) return std::nullopt;
             if (v->empty()) return fail("--observer-db must name a file, sqlite:PATH or memory");
             o.observer_db = *v;
+            o.observer_db_given = true;
+        } else if (arg == "--config") {
+            auto v = value();
+            if (!v) return std::nullopt;
+            if (v->empty()) return fail("--config must name a JSON file");
+            o.config_file = *v;
         } else if (arg == "--instance") {
             auto v = value();
             if (!v) return std::nullopt;
@@ -183,9 +193,17 @@ int main(int argc, char** argv) {
     if (options->observe) {
         try {
             tether::Config config;
+            if (!options->config_file.empty()) {
+                try {
+                    config = tether::Config::from_file(options->config_file);
+                } catch (const tether::ConfigError& e) {
+                    std::fprintf(stderr, "tether-example-server: --config: %s\n", e.what());
+                    return 2;
+                }
+            }
             if (!options->instance.empty()) config.instance = options->instance;
-            config.storage.url = options->observer_db;
-            config.replay.live_enabled = options->dashboard.replay_live;
+            if (options->observer_db_given || options->config_file.empty()) config.storage.url = options->observer_db;
+            if (options->dashboard.replay_live) config.replay.live_enabled = true;
             observer = tether::Observer::builder()
                            .config(config)
                            .storage(tether::open_storage(config.storage))

@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -55,7 +56,13 @@ TEST_CASE("tether-example-server: a bad flag exits 2 with a message naming the f
         {{"--threads", "0"}, "--threads"},
         {{"--no-observer=yes"}, "--no-observer"},
         {{"--bogus"}, "--bogus"},
+        {{"--idle-timeout", "0"}, "--idle-timeout"},
+        {{"--config", dir.file("missing.json")}, "missing.json"},
+        {{"--config", dir.file("broken.json")}, "line 2, column"},
+        {{"--config", dir.file("wrong.json")}, "retention.max_requests"},
     };
+    std::ofstream(dir.file("broken.json")) << "{\n  \"instance\": }\n";
+    std::ofstream(dir.file("wrong.json")) << R"({"retention": {"max_requests": "many"}})";
     for (const auto& [flags, named] : cases) {
         std::vector<std::string> args = {"--data", data, "--observer-db", observer};
         args.insert(args.end(), flags.begin(), flags.end());
