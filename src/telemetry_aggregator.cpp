@@ -351,6 +351,8 @@ std::string to_openmetrics(const TelemetryCounters::Snapshot& c, const RecorderS
     sample(out, "tether_recorder_dropped_total{reason=\"shutdown\"}", r.dropped_shutdown);
     family(out, "tether_recorder_storage_errors_total", "counter", "Failed storage write attempts (each retry counts).");
     sample(out, "tether_recorder_storage_errors_total", r.storage_errors);
+    family(out, "tether_recorder_pruned_total", "counter", "Stored requests deleted by retention.");
+    sample(out, "tether_recorder_pruned_total", r.pruned);
     family(out, "tether_recorder_queue_items", "gauge", "Exchanges waiting in the recorder queue.");
     sample(out, "tether_recorder_queue_items", r.queued);
     family(out, "tether_recorder_queue_bytes", "gauge", "Memory held by queued exchanges.", "bytes");
@@ -420,7 +422,8 @@ std::string to_json(const MetricsDocument& d) {
             {"storage_error", r.dropped_storage_error},
             {"shutdown", r.dropped_shutdown}}},
           {"storage_errors", r.storage_errors},
-          {"truncated", r.truncated}}},
+          {"truncated", r.truncated},
+          {"pruned", r.pruned}}},
     };
     return detail::to_text(doc);
 }
