@@ -5,6 +5,7 @@
 #include <map>
 
 #include "cli.hpp"
+#include "detail/json.hpp"
 #include "format.hpp"
 #include "json_input.hpp"
 #include "tether/differ.hpp"
@@ -59,24 +60,11 @@ public:
     bool was_applied(std::string_view) override { return false; }
 
 private:
+    // "an array", "a number", "null": the JSON kind for error messages.
     static std::string kind(const json::value& v) {
-        switch (v.kind()) {
-            case json::kind::null:
-                return "null";
-            case json::kind::bool_:
-                return "a boolean";
-            case json::kind::int64:
-            case json::kind::uint64:
-            case json::kind::double_:
-                return "a number";
-            case json::kind::string:
-                return "a string";
-            case json::kind::array:
-                return "an array";
-            case json::kind::object:
-                return "an object";
-        }
-        return "a value";
+        const std::string name = tether::detail::kind_name(v);
+        if (name == "null") return name;
+        return (name == "array" || name == "object" ? "an " : "a ") + name;
     }
 
     // ISO-8601 text, or seconds / milliseconds / microseconds since 1970 told apart by size
