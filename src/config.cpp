@@ -1,7 +1,10 @@
 #include "tether/config.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <sstream>
 
 #include "detail/json.hpp"
@@ -49,10 +52,13 @@ private:
     std::vector<std::string> known_;
 };
 
-std::uint64_t read_uint(const json::value& v, const std::string& path, std::uint64_t min = 0) {
+std::uint64_t read_uint(const json::value& v, const std::string& path, std::uint64_t min = 0,
+                        std::uint64_t max = INT64_MAX) {
     auto n = detail::get_int(v);
-    if (!n || *n < 0 || static_cast<std::uint64_t>(*n) < min)
-        throw ConfigError(path, "an integer >= " + std::to_string(min),
+    if (!n || *n < 0 || static_cast<std::uint64_t>(*n) < min || static_cast<std::uint64_t>(*n) > max)
+        throw ConfigError(path,
+                          max == INT64_MAX ? "an integer >= " + std::to_string(min)
+                                           : "an integer from " + std::to_string(min) + " to " + std::to_string(max),
                           std::string("got ") + (n ? std::to_string(*n) : detail::kind_name(v)));
     return static_cast<std::uint64_t>(*n);
 }
@@ -85,13 +91,22 @@ std::vector<std::string> read_string_list(const json::value& v, const std::strin
     return out;
 }
 
+// Durations are bounded by half the range of std::chrono::nanoseconds (~146 years), so that
+// converting them (to microseconds for retention, to nanoseconds in condition-variable waits)
+// and adding them to a time point cannot overflow (retention.max_age_hours = 2^62 used to;
+// found by fuzz/config).
+constexpr std::chrono::nanoseconds max_duration{INT64_MAX / 2};
 template <class Duration>
 auto set_ms(Duration& d, std::uint64_t min = 0) {
-    return [&d, min](const json::value& v, const std::string& p) { d = Duration(read_uint(v, p, min)); };
+    constexpr auto max = static_cast<std::uint64_t>(std::chrono::duration_cast<Duration>(max_duration).count());
+    return [&d, min](const json::value& v, const std::string& p) { d = Duration(read_uint(v, p, min, max)); };
 }
+// Bounded by the member's type: a value that does not fit is an error, not a silent wrap.
 template <class T>
 auto set_uint(T& t, std::uint64_t min = 0) {
-    return [&t, min](const json::value& v, const std::string& p) { t = static_cast<T>(read_uint(v, p, min)); };
+    constexpr auto max = static_cast<std::uint64_t>(
+        std::min<std::uint64_t>(std::numeric_limits<T>::max(), static_cast<std::uint64_t>(INT64_MAX)));
+    return [&t, min](const json::value& v, const std::string& p) { t = static_cast<T>(read_uint(v, p, min, max)); };
 }
 
 double read_number(const json::value& v, const std::string& path, double min, double max, const char* expected) {
@@ -222,6 +237,17 @@ Config Config::from_json(std::string_view text, std::string_view source) {
                 Section(v, p)
                     .on("url", [&](const json::value& x, const std::string& q) { c.storage.url = read_string(x, q); })
                     .on("busy_timeout_ms", set_ms(c.storage.busy_timeout))
+                    .on("schema",
+                        [&](const json::value& x, const std::string& q) {
+                            c.storage.schema = read_string(x, q);
+                            const bool ok = !c.storage.schema.empty() && c.storage.schema.size() <= 63 &&
+                                            (c.storage.schema[0] < '0' || c.storage.schema[0] > '9') &&
+                                            c.storage.schema.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") ==
+                                                std::string::npos;
+                            if (!ok)
+                                throw ConfigError(q, "a lowercase SQL identifier (a-z, 0-9, _; not starting with a digit; "
+                                                     "at most 63 characters)");
+                        })
                     .finish();
             })
         .on("replay",
@@ -326,7 +352,7 @@ std::string Config::to_json() const {
           {"systematic_min_ratio", failures.systematic_min_ratio},
           {"stuck_after_pushes", failures.stuck_after_pushes},
           {"poison_after_failures", failures.poison_after_failures}}},
-        {"storage", {{"url", storage.url}, {"busy_timeout_ms", storage.busy_timeout.count()}}},
+        {"storage", {{"url", storage.url}, {"busy_timeout_ms", storage.busy_timeout.count()}, {"schema", storage.schema}}},
         {"replay",
          {{"live_enabled", replay.live_enabled},
           {"token_ttl_seconds", replay.token_ttl.count()},

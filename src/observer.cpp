@@ -97,7 +97,7 @@ std::unique_ptr<Observer> Observer::Builder::build() {
     st->recorder = std::make_unique<Recorder>(std::make_unique<Recorder::Impl>(
         st->config, st->storage, st->errors, st->clock, std::move(pipeline), st->telemetry));
     st->replay = std::make_unique<ReplayEngine>(*st->storage, *st->recorder, *st->clock, *st->ids, config_.replay,
-                                                state_reader_, replay_target_);
+                                                state_reader_, replay_target_, st->redactor);
     return std::unique_ptr<Observer>(new Observer(std::move(st)));
 }
 

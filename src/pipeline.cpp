@@ -478,7 +478,11 @@ void finish(RequestRecord& req, std::vector<MutationRecord>& muts, const std::ve
 }  // namespace
 
 Pipeline::Pipeline(const Redactor& redactor, IdGenerator& ids, const Clock& clock, PipelineOptions options)
-    : redactor_(redactor), ids_(ids), clock_(clock), options_(std::move(options)) {}
+    : redactor_(redactor),
+      ids_(ids),
+      clock_(clock),
+      options_(std::move(options)),
+      scratch_(std::make_unique<unsigned char[]>(scratch_bytes)) {}
 
 CapturedRequest Pipeline::process(Exchange&& ex) noexcept {
     CapturedRequest out;
@@ -518,7 +522,7 @@ CapturedRequest Pipeline::process(Exchange&& ex) noexcept {
         }
 
         // One arena per exchange: parsed documents die together at the end.
-        json::monotonic_resource arena;
+        json::monotonic_resource arena(scratch_.get(), scratch_bytes);
         json::storage_ptr sp(&arena);
         Processor p(redactor_, options_, out);
         if (bad_id)

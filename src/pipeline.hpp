@@ -2,6 +2,9 @@
 // The writer thread's work on one exchange: parse the protocol, redact, diff, classify.
 // Tolerant by construction: whatever the bodies contain, process() returns a record
 // (irregularities become notes and flags) and never throws.
+#include <cstddef>
+#include <memory>
+
 #include "tether/config.hpp"
 #include "tether/exchange.hpp"
 #include "tether/ids.hpp"
@@ -27,6 +30,10 @@ private:
     IdGenerator& ids_;
     const Clock& clock_;
     PipelineOptions options_;
+    // First block of every exchange's parse arena: typical documents never touch malloc, and
+    // the writer thread stops churning the allocator the host's threads share.
+    static constexpr std::size_t scratch_bytes = 256 * 1024;
+    std::unique_ptr<unsigned char[]> scratch_;
 };
 
 }  // namespace tether::detail

@@ -10,6 +10,7 @@
 #include "tether/errors.hpp"
 #include "tether/ids.hpp"
 #include "tether/recorder.hpp"
+#include "tether/redactor.hpp"
 
 namespace tether {
 
@@ -104,10 +105,11 @@ struct ReplayEngine::Impl {
     const ReplayConfig config;
     std::shared_ptr<StateReader> state;
     std::shared_ptr<ReplayTarget> target;
+    std::shared_ptr<const Redactor> redactor;
     detail::ReplaySessions sessions;
 
     Impl(Storage& s, Recorder& r, const Clock& c, IdGenerator& i, ReplayConfig cfg, std::shared_ptr<StateReader> st,
-         std::shared_ptr<ReplayTarget> t)
+         std::shared_ptr<ReplayTarget> t, std::shared_ptr<const Redactor> red)
         : storage(s),
           recorder(r),
           clock(c),
@@ -115,6 +117,7 @@ struct ReplayEngine::Impl {
           config(cfg),
           state(std::move(st)),
           target(std::move(t)),
+          redactor(red ? std::move(red) : std::make_shared<KeyRedactor>()),
           sessions(std::chrono::duration_cast<std::chrono::microseconds>(cfg.token_ttl).count()) {}
 
     bool live_enabled() const noexcept { return config.live_enabled && target != nullptr; }
@@ -156,6 +159,12 @@ struct ReplayEngine::Impl {
         it.predicted = p.predicted;
         it.replay_predicted = p.replay_predicted;
         it.reason = std::move(p.reason);
+        // The host's record holds the values capture redacted (a password): mask them the same
+        // way before they reach the preview or its diff (found by fuzz/dashboard).
+        if (p.current) {
+            auto masked = redact_json(*redactor, p.current->json);
+            if (!masked.paths.empty()) p.current->json = std::move(masked.text);
+        }
         it.diff = detail::preview_diff(m, p.current);
         it.current = std::move(p.current);
         it.replayable = r.replayable;
@@ -365,8 +374,9 @@ struct ReplayEngine::Impl {
 
 ReplayEngine::ReplayEngine(Storage& storage, Recorder& recorder, const Clock& clock, IdGenerator& ids,
                            ReplayConfig config, std::shared_ptr<StateReader> state,
-                           std::shared_ptr<ReplayTarget> target)
-    : impl_(std::make_unique<Impl>(storage, recorder, clock, ids, config, std::move(state), std::move(target))) {}
+                           std::shared_ptr<ReplayTarget> target, std::shared_ptr<const Redactor> redactor)
+    : impl_(std::make_unique<Impl>(storage, recorder, clock, ids, config, std::move(state), std::move(target),
+                                   std::move(redactor))) {}
 
 ReplayEngine::~ReplayEngine() = default;
 

@@ -31,8 +31,10 @@ A Tether sync server (POST /sync/push, POST /sync/pull) recording its traffic wi
   --idle-timeout SECONDS  close a connection that has not sent a complete request within this
                           time, idle keep-alive and slow senders alike (default 60)
   --data FILE             application database, SQLite (default tether-example-app.db)
-  --observer-db URL       where tether-pro stores captures: a SQLite file, sqlite:PATH or
-                          "memory" (default tether-observer.db)
+  --observer-db URL       where tether-pro stores captures: a SQLite file, sqlite:PATH,
+                          "memory", or postgresql://USER:PASSWORD@HOST:PORT/DB when built with
+                          tether::postgres (several instances may share one database)
+                          (default tether-observer.db)
   --config FILE           tether-pro configuration, JSON (docs/configuration.md): retention,
                           redaction, recorder, telemetry...; the flags below override its keys
   --instance NAME         instance name recorded with every exchange (default "default")
@@ -65,6 +67,16 @@ struct Options {
     bool strict_duplicates = false;
     DashboardSettings dashboard;
 };
+
+// "postgresql://user:secret@host/db" -> "postgresql://user:***@host/db": URLs reach stderr.
+std::string without_password(const std::string& url) {
+    const auto scheme = url.find("://");
+    const auto at = url.find('@', scheme == std::string::npos ? 0 : scheme + 3);
+    if (scheme == std::string::npos || at == std::string::npos) return url;
+    const auto colon = url.find(':', scheme + 3);
+    if (colon == std::string::npos || colon > at) return url;
+    return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
 
 struct FlagError {
     std::string message;
@@ -123,7 +135,7 @@ std::optional<Options> parse_flags(int argc, char** argv, FlagError& error, bool
         } else if (arg == "--observer-db") {
             auto v = value();
             if (!v) return std::nullopt;
-            if (v->empty()) return fail("--observer-db must name a file, sqlite:PATH or memory");
+            if (v->empty()) return fail("--observer-db must name a file, sqlite:PATH, memory or postgresql://...");
             o.observer_db = *v;
             o.observer_db_given = true;
         } else if (arg == "--config") {
@@ -212,7 +224,7 @@ int main(int argc, char** argv) {
                            .build();
         } catch (const std::exception& e) {
             std::fprintf(stderr, "tether-example-server: cannot open the observer database \"%s\": %s\n",
-                         options->observer_db.c_str(), e.what());
+                         without_password(options->observer_db).c_str(), e.what());
             return 1;
         }
     }

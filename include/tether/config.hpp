@@ -89,6 +89,9 @@ struct StorageConfig {
     /// (tether/open_storage.hpp); the core Observer itself takes any Storage object.
     std::string url = "tether.db";
     std::chrono::milliseconds busy_timeout{5'000};
+    /// PostgreSQL: the schema holding tether's tables, so that several deployments (or
+    /// staging and production) can share one database. Ignored by SQLite.
+    std::string schema = "tether";
 };
 
 /// Replay of captured pushes (docs/replay.md). Previews are always available; live replay

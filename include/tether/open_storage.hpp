@@ -49,6 +49,7 @@ inline std::shared_ptr<Storage> open_storage(const StorageConfig& config) {
         PostgresOptions options;
         options.url = url;
         options.connect_timeout = config.busy_timeout;
+        options.schema = config.schema;
         return open_postgres_storage(options);
 #endif
     } else if (url.rfind("sqlite:", 0) == 0 || scheme.empty()) {

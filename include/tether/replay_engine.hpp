@@ -99,7 +99,7 @@ struct PreviewItem {
     /// a duplicate is evaluated again by the remaining rules.
     PredictedOutcome replay_predicted = PredictedOutcome::apply;
     std::string reason;                  ///< one or two sentences: which rule, with the values compared
-    std::optional<EntityState> current;  ///< nullopt: no current record
+    std::optional<EntityState> current;  ///< nullopt: no current record; its JSON redacted like captured documents
     /// Current state → captured payload over the fields the payload sends (a delete: every
     /// field the delete would remove).
     std::vector<FieldChange> diff;
@@ -166,8 +166,11 @@ class ReplayEngine {
 public:
     /// Every reference must outlive the engine. `state` may be null (previews then throw
     /// ReplayUnavailable), `target` too (live replays then throw ReplayUnavailable).
+    /// `redactor` masks the host's current records in previews like captured documents
+    /// (null: a default KeyRedactor); the Observer passes its own.
     ReplayEngine(Storage& storage, Recorder& recorder, const Clock& clock, IdGenerator& ids, ReplayConfig config,
-                 std::shared_ptr<StateReader> state, std::shared_ptr<ReplayTarget> target = nullptr);
+                 std::shared_ptr<StateReader> state, std::shared_ptr<ReplayTarget> target = nullptr,
+                 std::shared_ptr<const Redactor> redactor = nullptr);
     ~ReplayEngine();
     ReplayEngine(const ReplayEngine&) = delete;
     ReplayEngine& operator=(const ReplayEngine&) = delete;

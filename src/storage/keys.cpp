@@ -35,5 +35,14 @@ void check_rollups(const RollupBatch& rollups, std::string_view backend) {
     }
 }
 
+NewestFirstBounds newest_first_bounds(const std::optional<Micros>& to_us, const PageRequest& page) {
+    NewestFirstBounds b;
+    std::optional<CursorKey> c;
+    if (!page.cursor.empty()) c = decode_cursor(page.cursor);
+    if (to_us && !(c && c->primary < *to_us)) b.before_us = *to_us;
+    if (c && !(to_us && *to_us <= c->primary)) b.after = std::move(c);
+    return b;
+}
+
 }  // namespace detail
 }  // namespace tether

@@ -1,6 +1,7 @@
 #pragma once
-// Rules every backend applies to what it stores: ids travel inside keyset cursors, and
-// rollup buckets must line up.
+// Rules every backend applies to what it stores and pages: ids travel inside keyset cursors,
+// rollup buckets must line up, and newest-first pages are bounded the same way.
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -19,5 +20,15 @@ void check_batch_ids(const std::vector<CapturedRequest>& batch, std::string_view
 /// Throws a permanent StorageError unless every rollup has a positive width, starts on a
 /// multiple of it and ends where an int64 can still say so.
 void check_rollups(const RollupBatch& rollups, std::string_view backend);
+
+/// Where a newest-first page of (time, id) rows starts: rows with time < before_us, and
+/// (time, id) < after. Of `to_us` and the cursor only the tighter bound is set: a query given
+/// both seeks on one and filters the other, which makes deep pages slow. Throws
+/// InvalidArgument("cursor") for a bad cursor.
+struct NewestFirstBounds {
+    std::optional<Micros> before_us;
+    std::optional<CursorKey> after;
+};
+NewestFirstBounds newest_first_bounds(const std::optional<Micros>& to_us, const PageRequest& page);
 
 }  // namespace tether::detail

@@ -7,6 +7,9 @@
 #ifdef TETHER_HAVE_SQLITE
 #include "tether/sqlite_storage.hpp"
 #endif
+#ifdef TETHER_TEST_POSTGRES
+#include "postgres/pg_fixture.hpp"
+#endif
 
 namespace tether::test {
 
@@ -22,11 +25,14 @@ struct SqliteFileBackend {
 
 /// Fresh stores for TEMPLATE_TEST_CASE(…, TETHER_STORAGE_BACKENDS): each instance owns a new,
 /// empty storage in `storage`. ":memory:" SQLite runs on a single shared connection, a
-/// different code path from a file.
+/// different code path from a file. tether_postgres_tests (TETHER_TEST_POSTGRES) runs the
+/// same suites on tether::test::FreshPostgres alone: a new schema per test case.
 struct FreshMemory {
     std::shared_ptr<Storage> storage = make_memory_storage();
 };
-#ifdef TETHER_HAVE_SQLITE
+#if defined(TETHER_TEST_POSTGRES)
+#define TETHER_STORAGE_BACKENDS tether::test::FreshPostgres
+#elif defined(TETHER_HAVE_SQLITE)
 struct FreshSqliteFile {
     TempDir dir;
     std::shared_ptr<Storage> storage = open_sqlite_storage({dir.file("contract.db")});

@@ -37,7 +37,7 @@ TEST_CASE("config: defaults and a full document", "[config]") {
                    "pull_payloads": "full"},
       "redaction": {"keys": ["pin"], "extra_keys": ["ssn"], "marker": "***", "match": "exact", "invalid_body": "drop"},
       "retention": {"max_age_hours": 2, "max_requests": 10, "prune_batch": 3, "prune_interval_ms": 50},
-      "storage": {"url": "/tmp/x.db", "busy_timeout_ms": 10}
+      "storage": {"url": "/tmp/x.db", "busy_timeout_ms": 10, "schema": "tether_eu_1"}
     })");
     CHECK(c.instance == "eu-1");
     CHECK(c.recorder.queue_max_items == 5);
@@ -52,6 +52,8 @@ TEST_CASE("config: defaults and a full document", "[config]") {
     CHECK(c.retention.max_age.count() == 2);
     CHECK(c.retention.max_requests == 10);
     CHECK(c.storage.url == "/tmp/x.db");
+    CHECK(c.storage.schema == "tether_eu_1");
+    CHECK(d.storage.schema == "tether");
 
     // to_json round-trips.
     Config again = Config::from_json(c.to_json());
@@ -79,6 +81,12 @@ TEST_CASE("config: unknown keys and wrong types name the key and what was expect
     e = error_of(R"({"recorder": {"overflow": "drop_oldest"}})");
     CHECK(e.path() == "recorder.overflow");
     CHECK_THAT(e.what(), Catch::Contains("\"drop_newest\" or \"block\"") && Catch::Contains("drop_oldest"));
+
+    for (const char* bad : {R"("")", R"("Tether")", R"("1st")", R"("a-b")", R"("x; DROP SCHEMA public")"}) {
+        e = error_of(std::string(R"({"storage": {"schema": )") + bad + "}}");
+        CHECK(e.path() == "storage.schema");
+        CHECK_THAT(e.what(), Catch::Contains("lowercase SQL identifier"));
+    }
 
     e = error_of(R"({"recorder": {"pull_payloads": "none"}})");
     CHECK(e.path() == "recorder.pull_payloads");

@@ -1,6 +1,7 @@
 #include "api.hpp"
 
 #include <array>
+#include <cstdint>
 #include <string_view>
 
 #include "http_util.hpp"
@@ -175,7 +176,8 @@ std::string conflict_patterns(Call& c) {
     const Micros now = c.observer.clock().now_us();
     constexpr Micros day = 86'400'000'000;
     query.to_us = q.time("to").value_or(now);
-    query.from_us = q.time("from").value_or(query.to_us - day);
+    // Saturating: `to` may be any microsecond count, even the most negative (found by fuzz/dashboard).
+    query.from_us = q.time("from").value_or(query.to_us < INT64_MIN + day ? INT64_MIN : query.to_us - day);
     if (query.to_us < query.from_us) Query::invalid("to", "must not be earlier than 'from'");
     query.instance = q.text("instance");
     query.top_n = static_cast<std::size_t>(q.number("top", 10, 0, 100));

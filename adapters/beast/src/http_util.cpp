@@ -2,6 +2,11 @@
 
 #include <boost/json.hpp>
 
+namespace tether::detail {
+// src/detail/json.hpp (tether_core): bytes that are not UTF-8 become the escape \ufffd.
+void replace_invalid_utf8(std::string& json_text);
+}  // namespace tether::detail
+
 namespace tether::beast::detail {
 
 namespace {
@@ -23,6 +28,10 @@ Response make_response(const Request& req, http::status status, std::string_view
     res.set("Referrer-Policy", "no-referrer");
     res.set(http::field::cache_control, "no-store");
     res.keep_alive(req.keep_alive());
+    // JSON answers quote what the client sent (method, path, ids, parameters such as
+    // `instance`) and may carry any bytes: keep them valid UTF-8, hence valid JSON (found by
+    // fuzz/dashboard). A no-op scan for the usual, valid document.
+    if (content_type.starts_with("application/json")) tether::detail::replace_invalid_utf8(body);
     res.body() = std::move(body);
     res.prepare_payload();
     return res;

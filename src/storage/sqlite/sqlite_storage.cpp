@@ -7,15 +7,12 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <array>
-#include <charconv>
 #include <chrono>
 #include <climits>
 #include <cstdint>
 #include <initializer_list>
 #include <map>
 #include <mutex>
-#include <stdexcept>
 #include <tuple>
 #include <unordered_map>
 #include <variant>
@@ -23,6 +20,7 @@
 #include "detail/json.hpp"
 #include "storage/conflict_counts.hpp"
 #include "storage/keys.hpp"
+#include "storage/record_columns.hpp"
 #include "storage/failure_counts.hpp"
 #include "storage/sqlite/failure_tables.hpp"
 #include "storage/sqlite/schema.hpp"
@@ -265,275 +263,16 @@ namespace json = boost::json;
 using namespace detail::sqlite;
 
 
-// ---- JSON-valued columns -------------------------------------------------------------
-
-
-std::string headers_json(const std::vector<Header>& v) {
-    std::string out = "[";
-    for (const auto& h : v) {
-        if (out.size() > 1) out += ',';
-        out += "{\"name\":";
-        detail::append_json_string(out, h.name);
-        out += ",\"value\":";
-        detail::append_json_string(out, h.value);
-        out += '}';
-    }
-    return out += ']';
-}
-
-std::string notes_json(const std::vector<ParseNote>& v) {
-    std::string out = "[";
-    for (const auto& n : v) {
-        if (out.size() > 1) out += ',';
-        out += "{\"where\":";
-        detail::append_json_string(out, n.where);
-        out += ",\"path\":";
-        detail::append_json_string(out, n.path);
-        out += ",\"message\":";
-        detail::append_json_string(out, n.message);
-        out += ",\"protocol_error\":";
-        out += n.protocol_error ? "true}" : "false}";
-    }
-    return out += ']';
-}
-
-std::string parse_failure_json(const ParseFailure& f) {
-    std::string out = "{\"message\":";
-    detail::append_json_string(out, f.message);
-    out += ",\"offset\":" + std::to_string(f.offset) + ",\"line\":" + std::to_string(f.line) +
-           ",\"column\":" + std::to_string(f.column) + "}";
-    return out;
-}
-
-std::string changes_json(const std::vector<FieldChange>& v) { return v.empty() ? "[]" : field_changes_to_json(v); }
-
-std::string id_map_json(const std::vector<MutationIdChange>& map) {
-    std::string out = "[";
-    for (const auto& c : map) {
-        if (out.size() > 1) out += ',';
-        out += '[';
-        detail::append_json_string(out, c.from);
-        out += ',';
-        detail::append_json_string(out, c.to);
-        out += ']';
-    }
-    return out += ']';
-}
-
-std::string skipped_json(const std::vector<SkippedMutation>& skipped) {
-    std::string out = "[";
-    for (const auto& m : skipped) {
-        if (out.size() > 1) out += ',';
-        out += "{\"seq\":" + std::to_string(m.seq) + ",\"mutation_id\":";
-        detail::append_json_string(out, m.mutation_id);
-        out += ",\"reason\":";
-        detail::append_json_string(out, m.reason);
-        out += '}';
-    }
-    return out += ']';
-}
-
-
-std::string member_string(const json::object& o, std::string_view key, const char* column) {
-    const auto* v = o.if_contains(key);
-    if (!v || !v->is_string()) corrupt(column);
-    return std::string(v->get_string());
-}
-
-
-std::vector<Header> headers_from(const std::string& text) {
-    auto v = parse_column(text, "requests.headers");
-    if (!v.is_array()) corrupt("requests.headers");
-    std::vector<Header> out;
-    for (const auto& e : v.get_array()) {
-        if (!e.is_object()) corrupt("requests.headers");
-        out.push_back({member_string(e.get_object(), "name", "requests.headers"),
-                       member_string(e.get_object(), "value", "requests.headers")});
-    }
-    return out;
-}
-
-std::vector<ParseNote> notes_from(const std::string& text) {
-    auto v = parse_column(text, "requests.notes");
-    if (!v.is_array()) corrupt("requests.notes");
-    std::vector<ParseNote> out;
-    for (const auto& e : v.get_array()) {
-        if (!e.is_object()) corrupt("requests.notes");
-        const auto& o = e.get_object();
-        ParseNote n;
-        n.where = member_string(o, "where", "requests.notes");
-        n.path = member_string(o, "path", "requests.notes");
-        n.message = member_string(o, "message", "requests.notes");
-        const auto* pe = o.if_contains("protocol_error");
-        n.protocol_error = pe && pe->is_bool() && pe->get_bool();
-        out.push_back(std::move(n));
-    }
-    return out;
-}
-
-ParseFailure parse_failure_from(const std::string& text, const char* column) {
-    auto v = parse_column(text, column);
-    if (!v.is_object()) corrupt(column);
-    const auto& o = v.get_object();
-    ParseFailure f;
-    f.message = member_string(o, "message", column);
-    auto number = [&](std::string_view key) {
-        const auto* n = o.if_contains(key);
-        auto i = n ? detail::get_int(*n) : std::nullopt;
-        if (!i || *i < 0) corrupt(column);
-        return static_cast<std::size_t>(*i);
-    };
-    f.offset = number("offset");
-    f.line = number("line");
-    f.column = number("column");
-    return f;
-}
-
-std::vector<MutationIdChange> id_map_from(const std::string& text) {
-    constexpr const char* column = "replay_audits.mutation_id_map";
-    auto v = parse_column(text, column);
-    if (!v.is_array()) corrupt(column);
-    std::vector<MutationIdChange> out;
-    for (const auto& e : v.get_array()) {
-        if (!e.is_array() || e.get_array().size() != 2 || !e.get_array()[0].is_string() ||
-            !e.get_array()[1].is_string())
-            corrupt(column);
-        out.push_back({std::string(e.get_array()[0].get_string()), std::string(e.get_array()[1].get_string())});
-    }
-    return out;
-}
-
-std::vector<SkippedMutation> skipped_from(const std::string& text) {
-    constexpr const char* column = "replay_audits.skipped";
-    auto v = parse_column(text, column);
-    if (!v.is_array()) corrupt(column);
-    std::vector<SkippedMutation> out;
-    for (const auto& e : v.get_array()) {
-        if (!e.is_object()) corrupt(column);
-        const auto* seq = e.get_object().if_contains("seq");
-        auto n = seq ? detail::get_int(*seq) : std::nullopt;
-        if (!n || *n < 0 || *n > UINT32_MAX) corrupt(column);
-        out.push_back({static_cast<std::uint32_t>(*n), member_string(e.get_object(), "mutation_id", column),
-                       member_string(e.get_object(), "reason", column)});
-    }
-    return out;
-}
-
-std::vector<FieldChange> changes_from(const std::string& text, const char* column) {
-    if (text.empty() || text == "[]") return {};
-    try {
-        return field_changes_from_json(text);
-    } catch (const JsonError&) {
-        corrupt(column);
-    }
-}
-
-// ---- Rollups --------------------------------------------------------------------------
-
-void append_counts(std::string& out, std::initializer_list<std::uint64_t> counts) {
-    out += '[';
-    bool first = true;
-    for (auto n : counts) {
-        if (!first) out += ',';
-        first = false;
-        out += std::to_string(n);
-    }
-    out += ']';
-}
-
-// The breakdowns are positional arrays. A counter added later goes at the end of its array:
-// shorter arrays (rows written before it existed) read with zeros there.
-static_assert(sizeof(ModelCounts) == 3 * sizeof(std::uint64_t) && sizeof(ClientCounts) == 3 * sizeof(std::uint64_t),
-              "ModelCounts/ClientCounts changed: update models_json, clients_json and read_rollup");
-
-std::string models_json(const std::map<std::string, ModelCounts>& models) {
-    std::string out = "{";
-    for (const auto& [name, c] : models) {
-        if (out.size() > 1) out += ',';
-        detail::append_json_string(out, name);
-        out += ':';
-        append_counts(out, {c.mutations, c.conflicts, c.failures});
-    }
-    return out += '}';
-}
-
-std::string clients_json(const std::map<std::string, ClientCounts>& clients) {
-    std::string out = "{";
-    for (const auto& [id, c] : clients) {
-        if (out.size() > 1) out += ',';
-        detail::append_json_string(out, id);
-        out += ':';
-        append_counts(out, {c.requests, c.mutations, c.failures});
-    }
-    return out += '}';
-}
-
-// Fast path for exactly what models_json/clients_json write: no whitespace, no escapes,
-// plain integers. A dashboard read decodes thousands of these, and a DOM parse costs
-// several times more. Returns false on anything else (`out` may then hold part of it).
-template <std::size_t N, class Counts, class Make>
-bool counts_fast(std::string_view t, std::map<std::string, Counts>& out, Make&& make) {
-    const std::size_t n = t.size();
-    if (n < 2 || t[0] != '{') return false;
-    std::size_t i = 1;
-    if (t[i] == '}') return n == 2;
-    for (;;) {
-        if (i >= n || t[i] != '"') return false;
-        const std::size_t key = ++i;
-        while (i < n && t[i] != '"') {
-            if (t[i] == '\\' || static_cast<unsigned char>(t[i]) < 0x20) return false;
-            ++i;
-        }
-        if (i + 2 >= n || t[i + 1] != ':' || t[i + 2] != '[') return false;
-        const std::string_view name = t.substr(key, i - key);
-        i += 3;
-        std::array<std::uint64_t, N> counts{};
-        for (std::size_t j = 0;; ++j) {
-            if (i + 1 < n && t[i] == '0' && t[i + 1] >= '0' && t[i + 1] <= '9') return false;  // not JSON
-            std::uint64_t v = 0;
-            auto r = std::from_chars(t.data() + i, t.data() + n, v);
-            if (r.ec != std::errc()) return false;
-            if (j < N) counts[j] = v;
-            i = static_cast<std::size_t>(r.ptr - t.data());
-            if (i >= n) return false;
-            if (t[i] == ']') break;
-            if (t[i] != ',') return false;
-            ++i;
-        }
-        out.insert_or_assign(out.end(), std::string(name), make(counts));  // written sorted: O(1) hint
-        if (++i >= n) return false;
-        if (t[i] == '}') return i + 1 == n;
-        if (t[i] != ',') return false;
-        ++i;
-    }
-}
-
-// `{key: [n, …]}` of non-negative integers; missing trailing counts are 0, extra ones
-// (written by a newer version) are ignored. Any JSON of that shape is read.
-template <std::size_t N, class Counts, class Make>
-void counts_from(const std::string& text, const char* column, std::map<std::string, Counts>& out, Make&& make) {
-    if (counts_fast<N>(text, out, make)) return;
-    out.clear();
-    auto v = parse_column(text, column);
-    if (!v.is_object()) corrupt(column);
-    for (const auto& kv : v.get_object()) {
-        if (!kv.value().is_array()) corrupt(column);
-        const auto& a = kv.value().get_array();
-        std::array<std::uint64_t, N> n{};
-        for (std::size_t i = 0; i < a.size(); ++i) {
-            std::uint64_t count = 0;
-            if (a[i].is_uint64())
-                count = a[i].get_uint64();
-            else if (a[i].is_int64() && a[i].get_int64() >= 0)
-                count = static_cast<std::uint64_t>(a[i].get_int64());
-            else
-                corrupt(column);
-            if (i < N) n[i] = count;
-        }
-        out.insert_or_assign(std::string(kv.key()), make(n));
-    }
-}
-
+// JSON-valued columns: storage/record_columns.hpp, shared with the PostgreSQL backend.
+using detail::columns::changes_json;
+using detail::columns::clients_json;
+using detail::columns::headers_json;
+using detail::columns::id_map_json;
+using detail::columns::models_json;
+using detail::columns::notes_json;
+using detail::columns::parse_failure_json;
+using detail::columns::skipped_json;
+constexpr detail::columns::Decoder decode("sqlite");
 
 // Column lists in table order; list queries stop before the detail-only columns.
 constexpr const char* request_summary_columns =
@@ -606,15 +345,15 @@ RequestRecord read_request(SQLite::Statement& s, bool detail) {
     r.response_body_dropped = col_bool(s, 22);
     r.request_body_scrubbed = col_bool(s, 23);
     r.response_body_scrubbed = col_bool(s, 24);
-    if (!s.isColumnNull(25)) r.request_parse_error = parse_failure_from(col_str(s, 25), "requests.request_parse_error");
+    if (!s.isColumnNull(25)) r.request_parse_error = decode.parse_failure(col_str(s, 25), "requests.request_parse_error");
     if (!s.isColumnNull(26))
-        r.response_parse_error = parse_failure_from(col_str(s, 26), "requests.response_parse_error");
+        r.response_parse_error = decode.parse_failure(col_str(s, 26), "requests.response_parse_error");
     r.replay_of = col_str(s, 27);
     r.recorded_at_us = s.getColumn(28).getInt64();
     if (detail) {
-        r.headers = headers_from(col_str(s, 29));
+        r.headers = decode.headers(col_str(s, 29), "requests.headers");
         r.redacted_paths = strings_from(col_str(s, 30), "requests.redacted_paths");
-        r.notes = notes_from(col_str(s, 31));
+        r.notes = decode.notes(col_str(s, 31), "requests.notes");
         r.request_body = col_str(s, 32);
         r.response_body = col_str(s, 33);
     }
@@ -652,13 +391,13 @@ MutationRecord read_mutation(SQLite::Statement& s) {
         c.reported_by_host = col_bool(s, 20);
         c.reported_in_response = col_bool(s, 21);
         c.server_state_json = col_str(s, 26);
-        c.fields = changes_from(col_str(s, 30), "mutations.conflict_fields");
+        c.fields = decode.changes(col_str(s, 30), "mutations.conflict_fields");
         m.conflict = std::move(c);
     }
     m.validation_json = col_str(s, 22);
     m.rejection_data_json = col_str(s, 23);
-    m.payload_diff = changes_from(col_str(s, 24), "mutations.payload_diff");
-    m.change_diff = changes_from(col_str(s, 25), "mutations.change_diff");
+    m.payload_diff = decode.changes(col_str(s, 24), "mutations.payload_diff");
+    m.change_diff = decode.changes(col_str(s, 25), "mutations.change_diff");
     m.state_before_json = col_str(s, 27);
     m.state_after_json = col_str(s, 28);
     m.payload_json = col_str(s, 29);
@@ -672,8 +411,8 @@ ReplayAudit read_audit(SQLite::Statement& s, int first) {
     ReplayAudit a;
     a.by = col_str(s, first);
     a.at_us = s.getColumn(first + 1).getInt64();
-    a.mutation_id_map = id_map_from(col_str(s, first + 2));
-    a.skipped = skipped_from(col_str(s, first + 3));
+    a.mutation_id_map = decode.id_map(col_str(s, first + 2), "replay_audits.mutation_id_map");
+    a.skipped = decode.skipped(col_str(s, first + 3), "replay_audits.skipped");
     return a;
 }
 
@@ -713,18 +452,10 @@ Rollup read_rollup(SQLite::Statement& s, bool breakdowns = true) {
         if (!c.isInteger()) corrupt(counter_names[i]);
         *counters[i] = static_cast<std::uint64_t>(c.getInt64());  // uint64 stored as its int64 bits
     }
-    try {
-        r.latency = LatencyHistogram::decode(s.getColumn(15).getString());
-    } catch (const std::invalid_argument&) {
-        corrupt("rollups.latency");
-    }
+    r.latency = decode.latency(s.getColumn(15).getString(), "rollups.latency");
     if (!breakdowns) return r;
-    counts_from<3>(col_str(s, 16), "rollups.models", r.models, [](const std::array<std::uint64_t, 3>& n) {
-        return ModelCounts{n[0], n[1], n[2]};
-    });
-    counts_from<3>(col_str(s, 17), "rollups.clients", r.clients, [](const std::array<std::uint64_t, 3>& n) {
-        return ClientCounts{n[0], n[1], n[2]};
-    });
+    decode.models(col_str(s, 16), "rollups.models", r.models);
+    decode.clients(col_str(s, 17), "rollups.clients", r.clients);
     return r;
 }
 

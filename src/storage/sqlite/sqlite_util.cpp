@@ -2,11 +2,11 @@
 
 #include <sqlite3.h>
 
-#include "detail/json.hpp"
+#include "storage/keys.hpp"
 
 namespace tether::detail::sqlite {
 
-namespace json = boost::json;
+constexpr columns::Decoder decode("sqlite");
 
 bool is_transient(int code) noexcept {
     switch (code & 0xFF) {
@@ -31,51 +31,23 @@ StorageError to_storage_error(const std::string& where, const SQLite::Exception&
         is_transient(e.getErrorCode()));
 }
 
-void corrupt(const char* column) {
-    throw StorageError(std::string("sqlite: column ") + column + " holds a value this version cannot read", false);
-}
-
-std::string strings_json(const std::vector<std::string>& v) {
-    std::string out = "[";
-    for (const auto& s : v) {
-        if (out.size() > 1) out += ',';
-        append_json_string(out, s);
-    }
-    return out += ']';
-}
-
-json::value parse_column(const std::string& text, const char* column) {
-    json::parse_options opts;
-    opts.allow_invalid_utf8 = true;  // header values and messages keep the bytes they came with
-    boost::system::error_code ec;
-    auto v = json::parse(text, ec, {}, opts);
-    if (ec) corrupt(column);
-    return v;
-}
+void corrupt(const char* column) { decode.corrupt(column); }
 
 std::vector<std::string> strings_from(const std::string& text, const char* column) {
-    auto v = parse_column(text, column);
-    if (!v.is_array()) corrupt(column);
-    std::vector<std::string> out;
-    for (const auto& e : v.get_array()) {
-        if (!e.is_string()) corrupt(column);
-        out.emplace_back(e.get_string());
-    }
-    return out;
+    return decode.strings(text, column);
 }
 
 void newest_first(std::string& sql, std::vector<BindValue>& binds, const std::string& time_col,
                   const std::string& id_col, const std::optional<Micros>& to_us, const PageRequest& page) {
-    std::optional<CursorKey> c;
-    if (!page.cursor.empty()) c = decode_cursor(page.cursor);
-    if (to_us && !(c && c->primary < *to_us)) {
+    auto b = newest_first_bounds(to_us, page);
+    if (b.before_us) {
         sql += " AND " + time_col + " < ?";
-        binds.emplace_back(*to_us);
+        binds.emplace_back(*b.before_us);
     }
-    if (c && !(to_us && *to_us <= c->primary)) {
+    if (b.after) {
         sql += " AND (" + time_col + ", " + id_col + ") < (?, ?)";
-        binds.emplace_back(c->primary);
-        binds.emplace_back(std::move(c->id));
+        binds.emplace_back(b.after->primary);
+        binds.emplace_back(std::move(b.after->id));
     }
     sql += " ORDER BY " + time_col + " DESC, " + id_col + " DESC LIMIT ?";
     binds.emplace_back(static_cast<std::int64_t>(page.limit + 1));

@@ -1,8 +1,7 @@
 #pragma once
 // Helpers every SQLite table module shares: error mapping, statement scoping, binding and
-// column reading, JSON-valued columns, and the query callback table modules read through.
+// column reading, string-list columns, and the query callback table modules read through.
 #include <SQLiteCpp/SQLiteCpp.h>
-#include <boost/json.hpp>
 
 #include <climits>
 #include <cstdint>
@@ -12,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "storage/record_columns.hpp"
 #include "tether/errors.hpp"
 #include "tether/storage.hpp"
 
@@ -73,11 +73,10 @@ inline std::uint64_t col_u64(SQLite::Statement& s, int i) {
 inline bool col_bool(SQLite::Statement& s, int i) { return s.getColumn(i).getInt64() != 0; }
 inline std::string col_str(SQLite::Statement& s, int i) { return s.getColumn(i).getString(); }
 
-/// A JSON array of strings, and back (corrupt(column) when the text is not one).
-std::string strings_json(const std::vector<std::string>& v);
+/// A JSON array of strings, and back (corrupt(column) when the text is not one); the JSON
+/// column shapes are shared with the PostgreSQL backend (storage/record_columns.hpp).
+using columns::strings_json;
 std::vector<std::string> strings_from(const std::string& text, const char* column);
-/// A JSON column's value; corrupt(column) when it does not parse.
-boost::json::value parse_column(const std::string& text, const char* column);
 
 /// Reads go through the storage's reader connection, lock and statement cache: table
 /// modules get this callback instead of a connection. `row` returns false to stop.
@@ -88,9 +87,10 @@ using QueryFn = std::function<void(const char* what, const std::string& sql, con
 
 /// Finishes a newest-first list query whose `sql` ends inside its WHERE clause: the upper
 /// bound on `time_col`, the keyset ORDER BY and a LIMIT one row past the page (that row tells
-/// whether there is a next page). Of `to` and the cursor only the tighter bound is kept: given
-/// both, SQLite seeks on `to` and filters the cursor, which makes deep pages slow. The
-/// row-value comparison is what SQLite turns into an index seek (the OR form is not).
+/// whether there is a next page). Only the tighter of `to` and the cursor is kept
+/// (newest_first_bounds): given both, SQLite seeks on `to` and filters the cursor, which makes
+/// deep pages slow. The row-value comparison is what SQLite turns into an index seek (the OR
+/// form is not).
 void newest_first(std::string& sql, std::vector<BindValue>& binds, const std::string& time_col,
                   const std::string& id_col, const std::optional<Micros>& to_us, const PageRequest& page);
 
