@@ -178,12 +178,13 @@ void add_counts(pqxx::transaction_base& tx, const FailureCounts& d) {
     }
     // Applied attempts only touch ids that failed before (no row: nothing to do), locked in key
     // order first; then the failed attempts are merged in.
-    MultiRow applied(tx, "WITH v (mutation_id, attempts, last_seen) AS (",
-                     "), locked AS (SELECT p.mutation_id FROM poison_candidates p JOIN v USING (mutation_id) "
-                     "ORDER BY p.mutation_id FOR UPDATE OF p) "
-                     "UPDATE poison_candidates t SET attempts = t.attempts + v.attempts, failing_streak = 0, "
-                     "last_seen = GREATEST(t.last_seen, v.last_seen) FROM v "
-                     "WHERE t.mutation_id = v.mutation_id AND t.mutation_id IN (SELECT mutation_id FROM locked)");
+    ArrayRows applied(tx, "WITH v (mutation_id, attempts, last_seen) AS (",
+                      {ArrayRows::Type::bytea, ArrayRows::Type::int8, ArrayRows::Type::int8},
+                      "), locked AS (SELECT p.mutation_id FROM poison_candidates p JOIN v USING (mutation_id) "
+                      "ORDER BY p.mutation_id FOR UPDATE OF p) "
+                      "UPDATE poison_candidates t SET attempts = t.attempts + v.attempts, failing_streak = 0, "
+                      "last_seen = GREATEST(t.last_seen, v.last_seen) FROM v "
+                      "WHERE t.mutation_id = v.mutation_id AND t.mutation_id IN (SELECT mutation_id FROM locked)");
     MultiRow failed(tx,
                     "WITH v (mutation_id, client_id, model, entity_id, attempts, failures, failing_streak, "
                     "last_reason, last_request_id, first_seen, last_seen, streak_reset) AS (",
@@ -206,8 +207,7 @@ void add_counts(pqxx::transaction_base& tx, const FailureCounts& d) {
                     "last_seen = GREATEST(t.last_seen, excluded.last_seen)");
     for (const auto& [mid, pr] : d.poison) {
         if (pr.failures == 0) {
-            auto& p = applied.params();
-            applied.add({p.bytes(mid), p.u64(pr.attempts), p.i64(pr.last_seen_us)});
+            applied.bytes(mid).u64(pr.attempts).i64(pr.last_seen_us).end_row();
         } else {
             auto& p = failed.params();
             failed.add({p.bytes(mid), p.bytes(pr.client_id), p.bytes(pr.model), p.bytes(pr.entity_id),

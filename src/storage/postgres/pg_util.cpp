@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 #include "storage/keys.hpp"
 
@@ -325,6 +326,103 @@ void MultiRow::flush() {
 }
 
 std::vector<pqxx::result> MultiRow::finish() {
+    flush();
+    return std::move(results_);
+}
+
+namespace {
+struct ArrayType {
+    std::uint32_t element_oid;
+    const char* name;
+};
+ArrayType array_type(ArrayRows::Type t) {
+    switch (t) {
+        case ArrayRows::Type::bytea:
+            return {17, "bytea[]"};
+        case ArrayRows::Type::text:
+            return {25, "text[]"};
+        case ArrayRows::Type::int8:
+            return {20, "int8[]"};
+        case ArrayRows::Type::boolean:
+            return {16, "bool[]"};
+    }
+    return {17, "bytea[]"};
+}
+}  // namespace
+
+ArrayRows::ArrayRows(pqxx::transaction_base& tx, std::string head, std::vector<Type> columns, std::string tail)
+    : tx_(tx),
+      head_(std::move(head)),
+      tail_(std::move(tail)),
+      columns_(std::move(columns)),
+      elements_(columns_.size()),
+      has_null_(columns_.size(), false) {}
+
+ArrayRows& ArrayRows::cell(Type type, const void* data, std::size_t size) {
+    if (column_ >= columns_.size() || columns_[column_] != type)
+        throw std::logic_error("ArrayRows: a cell does not match its column (" + head_.substr(0, 40) + ")");
+    auto& e = elements_[column_++];
+    put_be(e, size, 4);
+    e.append(static_cast<const char*>(data), size);
+    bytes_ += size + 4;
+    return *this;
+}
+
+ArrayRows& ArrayRows::i64(std::int64_t v) {
+    char be[8];
+    for (int i = 0; i < 8; ++i) be[i] = static_cast<char>((static_cast<std::uint64_t>(v) >> (8 * (7 - i))) & 0xFF);
+    return cell(Type::int8, be, sizeof be);
+}
+
+ArrayRows& ArrayRows::boolean(bool v) {
+    const unsigned char b = v ? 1 : 0;
+    return cell(Type::boolean, &b, 1);
+}
+
+ArrayRows& ArrayRows::null() {
+    if (column_ >= columns_.size())
+        throw std::logic_error("ArrayRows: more cells than columns (" + head_.substr(0, 40) + ")");
+    has_null_[column_] = true;
+    put_be(elements_[column_++], 0xFFFFFFFFu, 4);  // length -1: NULL
+    bytes_ += 4;
+    return *this;
+}
+
+void ArrayRows::end_row() {
+    if (column_ != columns_.size())
+        throw std::logic_error("ArrayRows: a row misses cells (" + head_.substr(0, 40) + ")");
+    column_ = 0;
+    ++rows_;
+    if (bytes_ >= max_bytes_per_statement) flush();
+}
+
+void ArrayRows::flush() {
+    if (rows_ == 0) return;
+    Params p;
+    std::string sql = head_ + " SELECT * FROM unnest(";
+    for (std::size_t c = 0; c < columns_.size(); ++c) {
+        const ArrayType t = array_type(columns_[c]);
+        // array_recv: dimensions, has-NULLs flag, element type, then the dimension's length and
+        // lower bound, then the elements.
+        std::string array;
+        array.reserve(20 + elements_[c].size());
+        put_be(array, 1, 4);
+        put_be(array, has_null_[c] ? 1 : 0, 4);
+        put_be(array, t.element_oid, 4);
+        put_be(array, rows_, 4);
+        put_be(array, 1, 4);
+        array += elements_[c];
+        sql += (c ? ", " : "") + p.encoded(array, t.name);
+        elements_[c].clear();
+        has_null_[c] = false;
+    }
+    sql += ")" + tail_;
+    results_.push_back(p.exec(tx_, sql));
+    rows_ = 0;
+    bytes_ = 0;
+}
+
+std::vector<pqxx::result> ArrayRows::finish() {
     flush();
     return std::move(results_);
 }

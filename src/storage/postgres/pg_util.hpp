@@ -86,6 +86,9 @@ public:
     std::string text_array(const std::vector<std::string>& v);
     std::string i64_array(const std::vector<std::int64_t>& v);
 
+    /// A value already in the binary format of `type` (ArrayRows' arrays).
+    std::string encoded(std::string_view v, const char* type) { return add(v.data(), v.size(), type); }
+
     std::size_t size() const noexcept { return values_.size(); }
     std::size_t bytes() const noexcept { return bytes_; }
     bool empty() const noexcept { return values_.empty(); }
@@ -124,6 +127,41 @@ private:
     pqxx::transaction_base& tx_;
     std::string head_, tail_, rows_;
     Params params_;
+    std::vector<pqxx::result> results_;
+};
+
+/// A multi-row statement that binds one array per column:
+/// `head SELECT * FROM unnest($1::bytea[], $2::int8[], …) tail`. Unlike a VALUES list, whose
+/// parsing and planning cost the server more per value than storing the row does, its text and
+/// plan do not grow with the rows, so a whole batch goes in one statement (split only at the
+/// byte limit of a message). Usage: for each row, one call per column in `columns` order (each
+/// of that column's type, or null()), then end_row().
+class ArrayRows {
+public:
+    enum class Type { bytea, text, int8, boolean };
+    ArrayRows(pqxx::transaction_base& tx, std::string head, std::vector<Type> columns, std::string tail = {});
+    ArrayRows& bytes(std::string_view v) { return cell(Type::bytea, v.data(), v.size()); }
+    ArrayRows& text(std::string_view v) { return cell(Type::text, v.data(), v.size()); }
+    ArrayRows& i64(std::int64_t v);
+    ArrayRows& u64(std::uint64_t v) { return i64(static_cast<std::int64_t>(v)); }  ///< stored as its int64 bits
+    ArrayRows& boolean(bool v);
+    ArrayRows& null();  ///< NULL, of the column's type
+    ArrayRows& opt_i64(const std::optional<std::int64_t>& v) { return v ? i64(*v) : null(); }
+    ArrayRows& opt_bytes(const std::optional<std::string>& v) { return v ? bytes(*v) : null(); }
+    /// Ends a row (every column given); flushes the rows so far when they hold many bytes.
+    void end_row();
+    /// Runs what is left; returns every statement's result rows, in order.
+    std::vector<pqxx::result> finish();
+
+private:
+    ArrayRows& cell(Type type, const void* data, std::size_t size);
+    void flush();
+    pqxx::transaction_base& tx_;
+    std::string head_, tail_;
+    std::vector<Type> columns_;
+    std::vector<std::string> elements_;  // per column: each element's length and bytes (array_recv's layout)
+    std::vector<bool> has_null_;
+    std::size_t column_ = 0, rows_ = 0, bytes_ = 0;
     std::vector<pqxx::result> results_;
 };
 

@@ -653,102 +653,121 @@ private:
                                false);
     }
 
+    // The batch's rows go as one array per column (ArrayRows): a VALUES list of thousands of
+    // mutations costs the server more to parse and plan than to store.
     static void insert_requests(pqxx::transaction_base& tx, const std::vector<CapturedRequest>& batch) {
-        MultiRow ins(tx, std::string("INSERT INTO requests (") + strip_alias(request_summary_columns) +
-                             strip_alias(request_detail_columns) + ")");
+        using T = ArrayRows::Type;
+        constexpr T b = T::bytea, t = T::text, i = T::int8, l = T::boolean;
+        ArrayRows ins(tx,
+                      std::string("INSERT INTO requests (") + strip_alias(request_summary_columns) +
+                          strip_alias(request_detail_columns) + ")",
+                      {t, t, b, b, b, i, i, i, t, i, i, i, i, i, b, i, i, i, l,
+                       l, l, l, l, l, l, b, b, b, i, b, b, b, b, b, b, i, b, b});
         for (const auto& c : batch) {
             const RequestRecord& r = c.request;
             const ReplayAudit* a = r.replay_audit ? &*r.replay_audit : nullptr;
-            auto opt = [](bool set, auto&& make) -> std::optional<std::string> {
-                if (!set) return std::nullopt;
-                return make();
-            };
-            auto& p = ins.params();
-            ins.add({p.text(r.id),
-                     p.text(to_string(r.kind)),
-                     p.bytes(r.client_id),
-                     p.bytes(r.client_version),
-                     p.bytes(r.instance),
-                     p.i64(r.started_at_us),
-                     p.i64(r.duration_us),
-                     p.i64(r.http_status),
-                     p.text(to_string(r.outcome)),
-                     p.i64(r.mutation_count),
-                     p.i64(r.applied),
-                     p.i64(r.rejected),
-                     p.i64(r.conflicts),
-                     p.i64(r.snapshots),
-                     p.bytes(columns::strings_json(r.models)),
-                     p.opt_i64(r.last_sync_cursor),
-                     p.opt_i64(r.new_sync_cursor),
-                     p.opt_i64(r.pull_limit),
-                     r.has_more ? p.boolean(*r.has_more) : "NULL::bool",
-                     p.boolean(r.request_truncated),
-                     p.boolean(r.response_truncated),
-                     p.boolean(r.request_body_dropped),
-                     p.boolean(r.response_body_dropped),
-                     p.boolean(r.request_body_scrubbed),
-                     p.boolean(r.response_body_scrubbed),
-                     p.opt_bytes(opt(r.request_parse_error.has_value(),
-                                     [&] { return columns::parse_failure_json(*r.request_parse_error); })),
-                     p.opt_bytes(opt(r.response_parse_error.has_value(),
-                                     [&] { return columns::parse_failure_json(*r.response_parse_error); })),
-                     p.bytes(r.replay_of),
-                     p.i64(r.recorded_at_us),
-                     p.bytes(columns::headers_json(r.headers)),
-                     p.bytes(columns::strings_json(r.redacted_paths)),
-                     p.bytes(columns::notes_json(r.notes)),
-                     p.bytes(r.request_body),
-                     p.bytes(r.response_body),
-                     p.opt_bytes(opt(a != nullptr, [&] { return a->by; })),
-                     a ? p.i64(a->at_us) : "NULL::int8",
-                     p.opt_bytes(opt(a != nullptr, [&] { return columns::id_map_json(a->mutation_id_map); })),
-                     p.opt_bytes(opt(a != nullptr, [&] { return columns::skipped_json(a->skipped); }))});
+            ins.text(r.id)
+                .text(to_string(r.kind))
+                .bytes(r.client_id)
+                .bytes(r.client_version)
+                .bytes(r.instance)
+                .i64(r.started_at_us)
+                .i64(r.duration_us)
+                .i64(r.http_status)
+                .text(to_string(r.outcome))
+                .i64(r.mutation_count)
+                .i64(r.applied)
+                .i64(r.rejected)
+                .i64(r.conflicts)
+                .i64(r.snapshots)
+                .bytes(columns::strings_json(r.models))
+                .opt_i64(r.last_sync_cursor)
+                .opt_i64(r.new_sync_cursor)
+                .opt_i64(r.pull_limit);
+            if (r.has_more)
+                ins.boolean(*r.has_more);
+            else
+                ins.null();
+            ins.boolean(r.request_truncated)
+                .boolean(r.response_truncated)
+                .boolean(r.request_body_dropped)
+                .boolean(r.response_body_dropped)
+                .boolean(r.request_body_scrubbed)
+                .boolean(r.response_body_scrubbed);
+            if (r.request_parse_error)
+                ins.bytes(columns::parse_failure_json(*r.request_parse_error));
+            else
+                ins.null();
+            if (r.response_parse_error)
+                ins.bytes(columns::parse_failure_json(*r.response_parse_error));
+            else
+                ins.null();
+            ins.bytes(r.replay_of)
+                .i64(r.recorded_at_us)
+                .bytes(columns::headers_json(r.headers))
+                .bytes(columns::strings_json(r.redacted_paths))
+                .bytes(columns::notes_json(r.notes))
+                .bytes(r.request_body)
+                .bytes(r.response_body);
+            if (a)
+                ins.bytes(a->by)
+                    .i64(a->at_us)
+                    .bytes(columns::id_map_json(a->mutation_id_map))
+                    .bytes(columns::skipped_json(a->skipped));
+            else
+                ins.null().null().null().null();
+            ins.end_row();
         }
         ins.finish();
     }
 
     static void insert_mutations(pqxx::transaction_base& tx, const std::vector<CapturedRequest>& batch) {
-        MultiRow ins(tx,
-                     std::string("INSERT INTO mutations (request_started_at, ") + strip_alias(mutation_columns) + ")");
+        using T = ArrayRows::Type;
+        constexpr T b = T::bytea, t = T::text, i = T::int8, l = T::boolean;
+        ArrayRows ins(tx,
+                      std::string("INSERT INTO mutations (request_started_at, ") + strip_alias(mutation_columns) + ")",
+                      {i, t, t, i, b, b, i, b, b, b, b, i, i, t, b, l, l, b, b, t, b, l, l, b, b, b, b, b, b, b, b, b});
         for (const auto& c : batch) {
             const RequestRecord& r = c.request;
             for (const auto& m : c.mutations) {
                 const ConflictInfo* k = m.conflict ? &*m.conflict : nullptr;
                 static const std::string none;
-                auto& p = ins.params();
-                ins.add({p.i64(r.started_at_us),
-                         p.text(m.id),
-                         p.text(r.id),  // the batch grouping is authoritative
-                         p.i64(m.seq),
-                         p.bytes(m.client_id),
-                         p.bytes(m.instance),
-                         p.i64(m.started_at_us),
-                         p.bytes(m.mutation_id),
-                         p.bytes(m.entity_id),
-                         p.bytes(m.model),
-                         p.bytes(m.operation),
-                         p.opt_i64(m.version),
-                         p.opt_i64(m.client_timestamp_ms),
-                         p.text(to_string(m.outcome)),
-                         p.bytes(m.reason),
-                         p.boolean(m.payload_redacted),
-                         p.boolean(k != nullptr),
-                         p.bytes(k ? k->reason : none),
-                         p.bytes(k ? k->resolver : none),
-                         k && k->resolution ? p.text(to_string(*k->resolution)) : "NULL::text",
-                         p.bytes(k ? k->server_updated_at : none),
-                         p.boolean(k && k->reported_by_host),
-                         p.boolean(k && k->reported_in_response),
-                         p.bytes(m.validation_json),
-                         p.bytes(m.rejection_data_json),
-                         p.bytes(columns::changes_json(m.payload_diff)),
-                         p.bytes(columns::changes_json(m.change_diff)),
-                         p.bytes(k ? k->server_state_json : none),
-                         p.bytes(m.state_before_json),
-                         p.bytes(m.state_after_json),
-                         p.bytes(m.payload_json),
-                         p.bytes(k ? columns::changes_json(k->fields) : "[]")});
+                ins.i64(r.started_at_us)
+                    .text(m.id)
+                    .text(r.id)  // the batch grouping is authoritative
+                    .i64(m.seq)
+                    .bytes(m.client_id)
+                    .bytes(m.instance)
+                    .i64(m.started_at_us)
+                    .bytes(m.mutation_id)
+                    .bytes(m.entity_id)
+                    .bytes(m.model)
+                    .bytes(m.operation)
+                    .opt_i64(m.version)
+                    .opt_i64(m.client_timestamp_ms)
+                    .text(to_string(m.outcome))
+                    .bytes(m.reason)
+                    .boolean(m.payload_redacted)
+                    .boolean(k != nullptr)
+                    .bytes(k ? k->reason : none)
+                    .bytes(k ? k->resolver : none);
+                if (k && k->resolution)
+                    ins.text(to_string(*k->resolution));
+                else
+                    ins.null();
+                ins.bytes(k ? k->server_updated_at : none)
+                    .boolean(k && k->reported_by_host)
+                    .boolean(k && k->reported_in_response)
+                    .bytes(m.validation_json)
+                    .bytes(m.rejection_data_json)
+                    .bytes(columns::changes_json(m.payload_diff))
+                    .bytes(columns::changes_json(m.change_diff))
+                    .bytes(k ? k->server_state_json : none)
+                    .bytes(m.state_before_json)
+                    .bytes(m.state_after_json)
+                    .bytes(m.payload_json)
+                    .bytes(k ? columns::changes_json(k->fields) : "[]")
+                    .end_row();
             }
         }
         ins.finish();
@@ -756,14 +775,14 @@ private:
 
     // The model filter's index: request models plus the models of its mutations.
     static void insert_request_models(pqxx::transaction_base& tx, const std::vector<CapturedRequest>& batch) {
-        MultiRow ins(tx, "INSERT INTO request_models (model, started_at, request_id)");
+        using T = ArrayRows::Type;
+        ArrayRows ins(tx, "INSERT INTO request_models (model, started_at, request_id)", {T::bytea, T::int8, T::text});
         for (const auto& c : batch) {
             std::set<std::string_view> models(c.request.models.begin(), c.request.models.end());
             for (const auto& m : c.mutations) models.insert(m.model);
             for (auto model : models) {
                 if (model.empty()) continue;  // "" means "no filter", never a model
-                auto& p = ins.params();
-                ins.add({p.bytes(model), p.i64(c.request.started_at_us), p.text(c.request.id)});
+                ins.bytes(model).i64(c.request.started_at_us).text(c.request.id).end_row();
             }
         }
         ins.finish();
