@@ -58,15 +58,7 @@ int run_failures(Context& c) {
     q.instance = c.text("--instance");
     q.client_id = c.text("--client");
     q.systematic_only = c.flag("--systematic");
-    q.sort = c.choice(
-                  "--sort",
-                  [](std::string_view s) -> std::optional<FailureGroupQuery::Sort> {
-                      if (s == "count") return FailureGroupQuery::Sort::count;
-                      if (s == "last_seen") return FailureGroupQuery::Sort::last_seen;
-                      return std::nullopt;
-                  },
-                  "count, last_seen")
-                 .value_or(FailureGroupQuery::Sort::count);
+    q.sort = c.choice("--sort", parse_failure_group_sort, "count, last_seen").value_or(FailureGroupQuery::Sort::count);
     q.limit = c.limit(20);
     const bool as_json = c.flag("--json");
     const SystemClock clock;

@@ -110,6 +110,9 @@ struct FailureGroupQuery {
     Micros now_us = 0;       ///< reference for the trend (FailureStore fills in its clock's now)
 };
 
+/// "count" or "last_seen" (the API's and the CLI's `sort`); nullopt for anything else.
+std::optional<FailureGroupQuery::Sort> parse_failure_group_sort(std::string_view s) noexcept;
+
 /// What one client has been doing, maintained at write time.
 struct ClientSummary {
     std::string client_id, client_version, instance;  ///< of its latest request

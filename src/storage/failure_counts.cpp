@@ -14,6 +14,12 @@ namespace tether {
 
 const char* to_string(FailureKind k) noexcept { return k == FailureKind::request ? "request" : "mutation"; }
 
+std::optional<FailureGroupQuery::Sort> parse_failure_group_sort(std::string_view s) noexcept {
+    if (s == "count") return FailureGroupQuery::Sort::count;
+    if (s == "last_seen") return FailureGroupQuery::Sort::last_seen;
+    return std::nullopt;
+}
+
 std::optional<FailureKind> parse_failure_kind(std::string_view s) noexcept {
     if (s == "mutation") return FailureKind::mutation;
     if (s == "request") return FailureKind::request;

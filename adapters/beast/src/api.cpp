@@ -209,14 +209,7 @@ std::string failure_groups(Call& c) {
     query.instance = q.text("instance");
     query.client_id = q.text("client_id");
     query.systematic_only = q.flag("systematic").value_or(false);
-    query.sort = q.choice("sort",
-                          [](std::string_view s) -> std::optional<FailureGroupQuery::Sort> {
-                              if (s == "count") return FailureGroupQuery::Sort::count;
-                              if (s == "last_seen") return FailureGroupQuery::Sort::last_seen;
-                              return std::nullopt;
-                          },
-                          "count, last_seen")
-                     .value_or(FailureGroupQuery::Sort::count);
+    query.sort = q.choice("sort", parse_failure_group_sort, "count, last_seen").value_or(FailureGroupQuery::Sort::count);
     query.limit = q.limit(20);
     return to_json(c.observer.failures().groups(query));
 }
