@@ -200,6 +200,7 @@ Config Config::from_json(std::string_view text, std::string_view source) {
                 Section(v, p)
                     .on("max_age_hours", set_ms(r.max_age))
                     .on("max_requests", set_uint(r.max_requests))
+                    .on("max_tracked_mutations", set_uint(r.max_tracked_mutations))
                     .on("prune_batch", set_uint(r.prune_batch, 1))
                     .on("prune_interval_ms", set_ms(r.prune_interval, 1))
                     .finish();
@@ -335,6 +336,7 @@ std::string Config::to_json() const {
         {"retention",
          {{"max_age_hours", retention.max_age.count()},
           {"max_requests", retention.max_requests},
+          {"max_tracked_mutations", retention.max_tracked_mutations},
           {"prune_batch", retention.prune_batch},
           {"prune_interval_ms", retention.prune_interval.count()}}},
         {"telemetry",

@@ -61,6 +61,9 @@ struct RedactionConfig {
 struct RetentionConfig {
     std::chrono::hours max_age{24 * 7};   ///< 0 = keep forever
     std::uint64_t max_requests = 1'000'000;  ///< 0 = unlimited
+    /// Poison candidates kept (mutation ids that failed, tracked across re-pushes), the most
+    /// recently seen; 0 = only telemetry retention ends them. About 150 bytes each.
+    std::uint64_t max_tracked_mutations = 100'000;
     std::size_t prune_batch = 500;        ///< requests deleted per short transaction
     std::chrono::milliseconds prune_interval{30'000};
 };

@@ -59,6 +59,9 @@ struct RollupBatch {
 struct RetentionPolicy {
     Micros max_age_us = 0;          ///< delete requests that started before now - max_age
     std::uint64_t max_requests = 0; ///< keep at most this many requests (newest kept)
+    /// Keep at most this many poison candidates (mutation ids that failed, tracked across
+    /// re-pushes), the most recently seen; 0 = only telemetry retention (prune_rollups) ends them.
+    std::uint64_t max_tracked_mutations = 0;
 };
 
 class Storage {
@@ -136,7 +139,8 @@ public:
 
     /// Delete at most `max_requests_per_call` requests (and their mutations and failure rows) that fall
     /// outside the policy, oldest first, in one short transaction. Returns how many were
-    /// deleted; call again while it returns `max_requests_per_call`.
+    /// deleted; call again while it returns `max_requests_per_call`. Also trims the poison
+    /// candidates to policy.max_tracked_mutations (not part of the count).
     virtual std::size_t prune(const RetentionPolicy& policy, Micros now_us, std::size_t max_requests_per_call) = 0;
 };
 

@@ -4,6 +4,8 @@
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <functional>
+#include <vector>
 #include <set>
 
 #include "detail/json.hpp"
@@ -314,6 +316,26 @@ std::size_t FailureCounts::prune(Micros before_us) {
     erase_if(clients, [&](const auto&, const ClientRow& c) { return c.last_seen_us < before_us; });
     erase_if(client_models, [&](const auto&, const ClientModelRow& c) { return c.last_seen_us < before_us; });
     erase_if(poison, [&](const auto&, const PoisonRow& p) { return p.last_seen_us < before_us; });
+    return n;
+}
+
+std::size_t FailureCounts::trim_poison(std::uint64_t keep) {
+    if (poison.size() <= keep) return 0;
+    std::vector<Micros> seen;
+    seen.reserve(poison.size());
+    for (const auto& [id, p] : poison) seen.push_back(p.last_seen_us);
+    // The (keep+1)-th newest time is the cut-off; everything seen at or before it goes.
+    const auto cut = seen.begin() + static_cast<std::ptrdiff_t>(keep);
+    std::nth_element(seen.begin(), cut, seen.end(), std::greater<>());
+    const Micros cutoff = *cut;
+    std::size_t n = 0;
+    for (auto it = poison.begin(); it != poison.end();)
+        if (it->second.last_seen_us <= cutoff) {
+            it = poison.erase(it);
+            ++n;
+        } else {
+            ++it;
+        }
     return n;
 }
 

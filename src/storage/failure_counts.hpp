@@ -101,6 +101,9 @@ struct FailureCounts {
     /// Deletes groups, group clients, buckets, clients, client models and poison rows last
     /// seen (bucket: ended) before `before_us`; returns how many rows went.
     std::size_t prune(Micros before_us);
+    /// Keeps the `keep` most recently seen poison rows (fewer when several share the
+    /// cut-off time, as the SQL backends do); returns how many went.
+    std::size_t trim_poison(std::uint64_t keep);
 };
 
 /// What `batch` adds to the counts, and its failure rows (appended to `failures`).

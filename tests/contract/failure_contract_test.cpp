@@ -530,6 +530,47 @@ TEMPLATE_TEST_CASE("failure contract: poison mutations", "[storage][contract][fa
     CHECK_THROWS_AS(st.poison_mutations(one, t), InvalidArgument);
 }
 
+TEMPLATE_TEST_CASE("failure contract: prune keeps the most recently seen poison candidates",
+                   "[storage][contract][failures]", TETHER_STORAGE_BACKENDS) {
+    TestType b;
+    Storage& st = *b.storage;
+    for (int i = 1; i <= 5; ++i) {
+        Push p(i, "c-1", H0 + i);
+        p.reject("Task", "validation_failed", R"({"title":["x"]})", "m-" + std::to_string(i));
+        st.write_batch({p.c});
+    }
+    FailureThresholds any;
+    any.poison_after_failures = 1;
+    auto ids = [&] {
+        std::vector<std::string> out;
+        for (const auto& m : st.poison_mutations({}, any)) out.push_back(m.mutation_id);
+        return out;
+    };
+    REQUIRE(ids().size() == 5);
+
+    RetentionPolicy none;  // no limit at all: nothing happens
+    CHECK(st.prune(none, H0 + 100, 100) == 0);
+    CHECK(ids().size() == 5);
+
+    RetentionPolicy cap;
+    cap.max_tracked_mutations = 3;
+    CHECK(st.prune(cap, H0 + 100, 100) == 0);  // candidates are not requests: not counted
+    CHECK(ids() == std::vector<std::string>{"m-5", "m-4", "m-3"});
+    CHECK(st.count_requests() == 5);  // the requests themselves stay
+    CHECK(st.prune(cap, H0 + 100, 100) == 0);
+    CHECK(ids().size() == 3);  // already within the cap
+
+    // A trimmed mutation that fails again starts a new streak.
+    Push again(6, "c-1", H0 + 6);
+    again.reject("Task", "validation_failed", R"({"title":["x"]})", "m-1");
+    st.write_batch({again.c});
+    const auto list = st.poison_mutations({}, any);
+    REQUIRE(list.size() == 4);
+    CHECK(list[0].mutation_id == "m-1");
+    CHECK(list[0].attempts == 1);
+    CHECK(list[0].first_seen_us == H0 + 6);
+}
+
 TEMPLATE_TEST_CASE("failure contract: failures commit with their batch or not at all", "[storage][contract][failures]",
                    TETHER_STORAGE_BACKENDS) {
     TestType b;

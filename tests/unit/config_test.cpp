@@ -36,7 +36,8 @@ TEST_CASE("config: defaults and a full document", "[config]") {
                    "retry_max_ms": 4, "retry_max_attempts": 9, "shutdown_timeout_ms": 100,
                    "pull_payloads": "full"},
       "redaction": {"keys": ["pin"], "extra_keys": ["ssn"], "marker": "***", "match": "exact", "invalid_body": "drop"},
-      "retention": {"max_age_hours": 2, "max_requests": 10, "prune_batch": 3, "prune_interval_ms": 50},
+      "retention": {"max_age_hours": 2, "max_requests": 10, "max_tracked_mutations": 7, "prune_batch": 3,
+                    "prune_interval_ms": 50},
       "storage": {"url": "/tmp/x.db", "busy_timeout_ms": 10, "schema": "tether_eu_1"}
     })");
     CHECK(c.instance == "eu-1");
@@ -51,6 +52,7 @@ TEST_CASE("config: defaults and a full document", "[config]") {
     CHECK(c.redaction.invalid_body == tether::InvalidBodyPolicy::drop);
     CHECK(c.retention.max_age.count() == 2);
     CHECK(c.retention.max_requests == 10);
+    CHECK(c.retention.max_tracked_mutations == 7);
     CHECK(c.storage.url == "/tmp/x.db");
     CHECK(c.storage.schema == "tether_eu_1");
     CHECK(d.storage.schema == "tether");

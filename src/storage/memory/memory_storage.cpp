@@ -297,6 +297,7 @@ public:
 
     std::size_t prune(const RetentionPolicy& policy, Micros now_us, std::size_t max_requests_per_call) override {
         std::unique_lock lock(mutex_);
+        if (policy.max_tracked_mutations > 0) failures_.counts.trim_poison(policy.max_tracked_mutations);
         // Both limits select a prefix of the oldest-first order; delete the longer prefix.
         const std::uint64_t excess =
             policy.max_requests && requests_.size() > policy.max_requests ? requests_.size() - policy.max_requests : 0;

@@ -544,8 +544,14 @@ public:
     // the other backends do: the day straddling the cutoff, and whatever max_requests asks for.
     // (Days emptied that way are dropped by a later call: see drop_days.)
     std::size_t prune(const RetentionPolicy& policy, Micros now_us, std::size_t max_requests_per_call) override {
-        if (max_requests_per_call == 0 || (policy.max_age_us <= 0 && policy.max_requests == 0)) return 0;
         std::lock_guard lock(write_mutex_);
+        if (policy.max_tracked_mutations > 0)
+            run(writer_, "prune", [&](pqxx::connection& c) {
+                pqxx::work tx(c);
+                failures::trim_poison(tx, policy.max_tracked_mutations);
+                tx.commit();
+            });
+        if (max_requests_per_call == 0 || (policy.max_age_us <= 0 && policy.max_requests == 0)) return 0;
         return run(writer_, "prune", [&](pqxx::connection& c) {
             std::optional<Micros> cutoff;
             if (policy.max_age_us > 0) cutoff = age_cutoff(now_us, policy.max_age_us);

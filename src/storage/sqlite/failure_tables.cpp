@@ -1,6 +1,7 @@
 #include "storage/sqlite/failure_tables.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "tether/errors.hpp"
 #include "tether/telemetry.hpp"
@@ -225,7 +226,11 @@ FailureTables::FailureTables(SQLite::Database& db)
                    "SELECT mutation_id FROM poison_candidates WHERE mutation_id IN (SELECT value FROM json_each(?))"),
       update_poison_(db,
                      "UPDATE poison_candidates SET attempts = attempts + ?1, failing_streak = 0, "
-                     "last_seen = max(last_seen, ?2) WHERE mutation_id = ?3") {
+                     "last_seen = max(last_seen, ?2) WHERE mutation_id = ?3"),
+      // The (keep+1)-th newest last_seen is the cut-off: one walk of ix_poison_seen, no count(*).
+      trim_poison_(db,
+                   "DELETE FROM poison_candidates WHERE last_seen <= "
+                   "(SELECT last_seen FROM poison_candidates ORDER BY last_seen DESC LIMIT 1 OFFSET ?)") {
     for (const char* sql : {"DELETE FROM failure_groups WHERE last_seen < ?",
                             "DELETE FROM failure_group_clients WHERE last_seen < ?",
                             "DELETE FROM failure_buckets WHERE start <= ? - 300000000",
@@ -368,6 +373,12 @@ void FailureTables::prune(Micros before_us) {
         s->bind(1, static_cast<std::int64_t>(before));
         s->exec();
     }
+}
+
+void FailureTables::trim_poison(std::uint64_t keep) {
+    StatementUse s(trim_poison_);
+    s->bind(1, static_cast<std::int64_t>(std::min<std::uint64_t>(keep, INT64_MAX)));
+    s->exec();
 }
 
 Page<FailureRecord> FailureTables::list(const QueryFn& q, const FailureFilter& f, const PageRequest& page) const {

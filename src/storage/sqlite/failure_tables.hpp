@@ -29,6 +29,9 @@ public:
     void write(const FailureCounts& delta, const std::vector<FailureRecord>& failures);
     /// Inside the storage's write transaction: counts last seen before `before_us`.
     void prune(Micros before_us);
+    /// Inside the storage's write transaction: keeps the `keep` most recently seen poison
+    /// candidates (fewer when several share the cut-off time).
+    void trim_poison(std::uint64_t keep);
 
     // Reads through `q`: the storage runs each call inside one read transaction.
     Page<FailureRecord> list(const QueryFn& q, const FailureFilter& filter, const PageRequest& page) const;
@@ -44,7 +47,7 @@ public:
 
 private:
     SQLite::Statement insert_failure_, upsert_group_, upsert_group_client_, upsert_bucket_, upsert_client_,
-        upsert_client_model_, upsert_poison_, find_poison_, update_poison_;
+        upsert_client_model_, upsert_poison_, find_poison_, update_poison_, trim_poison_;
     std::vector<SQLite::Statement> prune_;
 };
 

@@ -884,8 +884,10 @@ public:
     std::uint64_t count_mutations() override { return read_counter("mutations"); }
 
     std::size_t prune(const RetentionPolicy& policy, Micros now_us, std::size_t max_requests_per_call) override {
-        if (max_requests_per_call == 0 || (policy.max_age_us <= 0 && policy.max_requests == 0)) return 0;
         std::lock_guard lock(write_mutex_);
+        if (policy.max_tracked_mutations > 0)
+            in_write_transaction("prune", [&] { failures_->trim_poison(policy.max_tracked_mutations); });
+        if (max_requests_per_call == 0 || (policy.max_age_us <= 0 && policy.max_requests == 0)) return 0;
         std::size_t deleted = 0;
         in_write_transaction("prune", [&] {
             const auto total = static_cast<std::uint64_t>(counter(*counter_in_tx_, "requests"));
