@@ -1,12 +1,15 @@
 // Soak: tether-example-server with retention on, fed by tether-fleet at a steady rate for
 // MINUTES, while wrk hammers the dashboard's metrics route and SSE readers hold live-update
-// streams open. Samples the server's RSS, open file descriptors, observer database size and
-// the recorder's counters, then checks that memory and descriptors stay flat, the database
-// stays bounded by retention, nothing is dropped, the dashboard never errs, and every number
-// still equals what the fleet sent.
+// streams open. Samples the server's RSS, open file descriptors, the observer database (file,
+// WAL, live pages, stored requests and poison candidates) and the recorder's counters, then
+// checks that memory and descriptors stay flat, retention holds the stored rows to its limits,
+// the file never outgrows the live data it holds (freed pages are reused) and the WAL is
+// reset by checkpoints, nothing is dropped, the dashboard never errs, and every number still
+// equals what the fleet sent.
 //
 //   tether_soak [--minutes M (2)] [--rate R (400)] [--sse N (16)] [--retain N (4000)]
-//               [--json FILE]
+//               [--track N (5000)] [--json FILE]
+// --retain and --track set retention.max_requests and retention.max_tracked_mutations.
 //
 // Prints one line per sample, then one JSON line; exits 1 when a check fails, 77 (skipped)
 // when wrk is not installed.
@@ -15,6 +18,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <atomic>
@@ -47,6 +51,7 @@ struct Options {
     int rate = 400;
     int sse = 16;
     int retain = 4000;
+    int track = 5000;  // retention.max_tracked_mutations: small, so the soak exercises the trim
     std::string json_out;
 };
 
@@ -54,7 +59,11 @@ struct Sample {
     double t_s = 0;
     double rss_mb = 0;
     int fds = 0;
-    double db_mb = 0;
+    double db_mb = 0;   // the database file with its WAL and shared-memory index
+    double main_mb = 0; // the database file alone
+    double wal_mb = 0;  // the WAL alone: grows when checkpoints cannot reset it
+    double live_mb = 0; // pages in use (page_count - freelist_count): what retention keeps
+    std::int64_t stored = 0, tracked = 0;  // requests and poison candidates in the file
     std::uint64_t written = 0, dropped = 0, pruned = 0;
 };
 
@@ -76,13 +85,14 @@ Options parse(int argc, char** argv) {
             else if (a == "--rate") o.rate = std::stoi(next());
             else if (a == "--sse") o.sse = std::stoi(next());
             else if (a == "--retain") o.retain = std::stoi(next());
+            else if (a == "--track") o.track = std::stoi(next());
             else if (a == "--json") o.json_out = next();
             else usage_error("unknown argument '" + a + "'");
         } catch (const std::logic_error&) {
             usage_error(a + " needs a number");
         }
     }
-    if (o.minutes <= 0 || o.rate <= 0 || o.sse < 0 || o.retain <= 0) usage_error("values must be positive");
+    if (o.minutes <= 0 || o.rate <= 0 || o.sse < 0 || o.retain <= 0 || o.track <= 0) usage_error("values must be positive");
     return o;
 }
 
@@ -103,14 +113,33 @@ int open_fds(pid_t pid) {
     return n;
 }
 
-double db_mb(const fs::path& dir) {
-    std::uintmax_t bytes = 0;
-    for (const char* suffix : {"", "-wal", "-shm"}) {
-        std::error_code ec;
-        const auto size = fs::file_size(dir / ("observer.db" + std::string(suffix)), ec);
-        if (!ec) bytes += size;
+// What the file holds, read through a read-only connection (WAL readers never block the writer).
+void read_store(const fs::path& db, Sample& s) {
+    sqlite3* h = nullptr;
+    if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+        sqlite3_busy_timeout(h, 2000);
+        auto one = [&](const char* sql) -> std::int64_t {
+            sqlite3_stmt* st = nullptr;
+            std::int64_t v = -1;
+            if (sqlite3_prepare_v2(h, sql, -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+                v = sqlite3_column_int64(st, 0);
+            sqlite3_finalize(st);
+            return v;
+        };
+        sqlite3_exec(h, "BEGIN", nullptr, nullptr, nullptr);  // one snapshot for every number
+        const auto pages = one("PRAGMA page_count"), free = one("PRAGMA freelist_count"), size = one("PRAGMA page_size");
+        s.live_mb = static_cast<double>(pages - free) * static_cast<double>(size) / (1024.0 * 1024.0);
+        s.stored = one("SELECT count(*) FROM requests");
+        s.tracked = one("SELECT count(*) FROM poison_candidates");
+        sqlite3_exec(h, "COMMIT", nullptr, nullptr, nullptr);
     }
-    return static_cast<double>(bytes) / (1024.0 * 1024.0);
+    sqlite3_close(h);
+}
+
+double file_mb(const fs::path& file) {
+    std::error_code ec;
+    const auto size = fs::file_size(file, ec);
+    return ec ? 0.0 : static_cast<double>(size) / (1024.0 * 1024.0);
 }
 
 // One live-update reader: counts the `metrics` events it receives until told to stop.
@@ -190,7 +219,8 @@ int main(int argc, char** argv) {
     }
     tether::test::TempDir dir;
     const std::string config = dir.file("tether.json");
-    std::ofstream(config) << R"({"retention": {"max_requests": )" << o.retain << R"(, "prune_interval_ms": 1000}})";
+    std::ofstream(config) << R"({"retention": {"max_requests": )" << o.retain << R"(, "max_tracked_mutations": )"
+                          << o.track << R"(, "prune_batch": 500, "prune_interval_ms": 1000}})";
     const auto duration = std::chrono::milliseconds(static_cast<long>(o.minutes * 60'000));
     const auto seconds = std::to_string(std::max<long>(1, static_cast<long>(o.minutes * 60)));
 
@@ -203,7 +233,8 @@ int main(int argc, char** argv) {
     for (int i = 0; i < o.sse; ++i) readers.push_back(std::make_unique<SseReader>(server.port()));
     Process wrk(wrk_binary, {"-t1", "-c8", "-d" + seconds + "s", server.url() + "/tether/dashboard/metrics"});
 
-    std::printf("%8s %9s %5s %9s %10s %8s %8s\n", "t_s", "rss_mb", "fds", "db_mb", "written", "pruned", "dropped");
+    std::printf("%7s %7s %4s %7s %7s %7s %7s %7s %9s %8s %7s\n", "t_s", "rss_mb", "fds", "db_mb", "wal_mb", "live_mb",
+                "stored", "tracked", "written", "pruned", "dropped");
     std::vector<Sample> samples;
     const auto start = std::chrono::steady_clock::now();
     const auto interval = std::max(duration / 24, std::chrono::milliseconds(1000));
@@ -212,7 +243,10 @@ int main(int argc, char** argv) {
         s.t_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         s.rss_mb = rss_mb(pid);
         s.fds = open_fds(pid);
-        s.db_mb = db_mb(dir.path());
+        s.wal_mb = file_mb(dir.path() / "observer.db-wal");
+        s.main_mb = file_mb(dir.path() / "observer.db");
+        s.db_mb = s.main_mb + s.wal_mb + file_mb(dir.path() / "observer.db-shm");
+        read_store(dir.path() / "observer.db", s);
         try {
             const auto m = server.metrics();
             s.written = count_at(m, "/recorder/written");
@@ -221,7 +255,8 @@ int main(int argc, char** argv) {
         } catch (const std::exception& e) {
             std::fprintf(stderr, "tether_soak: metrics unavailable: %s\n", e.what());
         }
-        std::printf("%8.1f %9.1f %5d %9.1f %10llu %8llu %8llu\n", s.t_s, s.rss_mb, s.fds, s.db_mb,
+        std::printf("%7.1f %7.1f %4d %7.1f %7.1f %7.1f %7lld %7lld %9llu %8llu %7llu\n", s.t_s, s.rss_mb, s.fds,
+                    s.db_mb, s.wal_mb, s.live_mb, static_cast<long long>(s.stored), static_cast<long long>(s.tracked),
                     static_cast<unsigned long long>(s.written), static_cast<unsigned long long>(s.pruned),
                     static_cast<unsigned long long>(s.dropped));
         std::fflush(stdout);
@@ -277,9 +312,16 @@ int main(int argc, char** argv) {
           "a live-update reader got " + std::to_string(min_events) + " metrics events, expected >= " +
               std::to_string(expected_events));
 
-    // Flat memory and descriptors, bounded size: compare the end with a reference taken after
-    // warm-up (caches filled) and once retention has started deleting (the size plateau).
+    // Flat memory and descriptors: compare the end with a reference taken after warm-up
+    // (caches filled) and once retention has started deleting.
+    // Bounded size: retention holds the stored rows to its limits (plus what arrives between
+    // two prunes, 1 s apart), the file never outgrows the most live data it held by more than
+    // the churn of a few prune batches (a page leak or unreused free pages would), and
+    // checkpoints keep resetting the WAL despite the constant dashboard readers. The live
+    // data itself follows the bodies' sizes, which the fleet's pulls make grow over time.
     Sample reference, last;
+    double peak_live = 0, peak_main = 0, peak_wal = 0;
+    std::int64_t peak_stored = 0, peak_tracked = 0;
     if (samples.size() >= 4) {
         std::size_t ref = samples.size() / 4;
         while (ref + 2 < samples.size() && samples[ref].pruned == 0) ++ref;
@@ -290,10 +332,22 @@ int main(int argc, char** argv) {
                                                           std::to_string(last.rss_mb) + " MB");
         check(last.fds <= reference.fds + 4,
               "open descriptors grew from " + std::to_string(reference.fds) + " to " + std::to_string(last.fds));
-        double max_db = 0;
-        for (std::size_t i = ref; i < samples.size(); ++i) max_db = std::max(max_db, samples[i].db_mb);
-        check(max_db <= reference.db_mb * 1.5 + 8, "the database grew from " + std::to_string(reference.db_mb) +
-                                                     " MB to " + std::to_string(max_db) + " MB despite retention");
+        for (const auto& s : samples) {
+            peak_live = std::max(peak_live, s.live_mb);
+            peak_main = std::max(peak_main, s.main_mb);
+            peak_wal = std::max(peak_wal, s.wal_mb);
+            if (s.pruned > 0) peak_stored = std::max(peak_stored, s.stored);
+            peak_tracked = std::max(peak_tracked, s.tracked);
+        }
+        check(samples.front().stored >= 0 && last.stored >= 0, "the observer database could not be read");
+        check(peak_stored <= o.retain + 500 + 2 * o.rate,
+              std::to_string(peak_stored) + " requests stored, retention keeps " + std::to_string(o.retain));
+        check(peak_tracked <= o.track + 2 * o.rate, std::to_string(peak_tracked) + " poison candidates stored, " +
+                                                        "retention keeps " + std::to_string(o.track));
+        check(peak_main <= peak_live * 1.25 + 8, "the file grew to " + std::to_string(peak_main) +
+                                                     " MB while it never held more than " +
+                                                     std::to_string(peak_live) + " MB of live pages");
+        check(peak_wal <= 64, "the WAL grew to " + std::to_string(peak_wal) + " MB: checkpoints did not reset it");
         check(last.pruned > 0, "retention never pruned");
     } else {
         failures.push_back("too few samples (" + std::to_string(samples.size()) + ")");
@@ -310,8 +364,13 @@ int main(int argc, char** argv) {
                      {"rss_mb_end", last.rss_mb},
                      {"fds_start", samples.empty() ? 0 : samples.front().fds},
                      {"fds_end", last.fds},
-                     {"db_mb_reference", reference.db_mb},
+                     {"track", o.track},
                      {"db_mb_end", last.db_mb},
+                     {"file_mb_peak", peak_main},
+                     {"live_mb_peak", peak_live},
+                     {"wal_mb_peak", peak_wal},
+                     {"stored_peak", peak_stored},
+                     {"tracked_peak", peak_tracked},
                      {"pruned", last.pruned},
                      {"dropped", last.dropped},
                      {"dashboard_requests", wrk_requests},
