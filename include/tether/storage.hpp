@@ -56,6 +56,9 @@ struct RollupBatch {
 };
 
 /// Retention: both limits apply; 0 disables a limit.
+/// Poison candidates prune() deletes at most per call (see RetentionPolicy::max_tracked_mutations).
+inline constexpr std::uint64_t max_poison_trim_per_call = 50'000;
+
 struct RetentionPolicy {
     Micros max_age_us = 0;          ///< delete requests that started before now - max_age
     std::uint64_t max_requests = 0; ///< keep at most this many requests (newest kept)
@@ -140,7 +143,8 @@ public:
     /// Delete at most `max_requests_per_call` requests (and their mutations and failure rows) that fall
     /// outside the policy, oldest first, in one short transaction. Returns how many were
     /// deleted; call again while it returns `max_requests_per_call`. Also trims the poison
-    /// candidates to policy.max_tracked_mutations (not part of the count).
+    /// candidates to policy.max_tracked_mutations, deleting at most max_poison_trim_per_call
+    /// of them per call so the transaction stays short (not part of the count).
     virtual std::size_t prune(const RetentionPolicy& policy, Micros now_us, std::size_t max_requests_per_call) = 0;
 };
 

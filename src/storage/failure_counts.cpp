@@ -320,6 +320,7 @@ std::size_t FailureCounts::prune(Micros before_us) {
 }
 
 std::size_t FailureCounts::trim_poison(std::uint64_t keep) {
+    // In memory the whole trim is quick: no per-call cap needed.
     if (poison.size() <= keep) return 0;
     std::vector<Micros> seen;
     seen.reserve(poison.size());

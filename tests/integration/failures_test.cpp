@@ -10,6 +10,9 @@
 #include "support/protocol.hpp"
 #include "support/temp_dir.hpp"
 #include "tether/observer.hpp"
+#include "tether/sqlite_storage.hpp"
+
+#include <SQLiteCpp/SQLiteCpp.h>
 
 using namespace tether;
 using namespace std::chrono_literals;
@@ -172,3 +175,43 @@ TEST_CASE("failures e2e: systematic group, request failures, stuck client, poiso
     run<test::SqliteFileBackend>();
 }
 #endif
+
+TEST_CASE("failures: a large poison backlog is trimmed max_poison_trim_per_call at a time (sqlite)",
+          "[failures][retention]") {
+    test::TempDir dir;
+    const std::string path = dir.file("poison.db");
+    const std::int64_t rows = static_cast<std::int64_t>(max_poison_trim_per_call) + 10'000;
+    open_sqlite_storage({path});  // creates the schema
+    {
+        SQLite::Database db(path, SQLite::OPEN_READWRITE);
+        SQLite::Transaction tx(db);
+        SQLite::Statement insert(db,
+                                 "INSERT INTO poison_candidates (mutation_id, client_id, model, entity_id, attempts, "
+                                 "failures, failing_streak, last_reason, last_request_id, first_seen, last_seen) "
+                                 "VALUES (?, 'c', 'Task', 'e', 1, 1, 1, 'validation_failed', 'r', ?, ?)");
+        for (std::int64_t i = 0; i < rows; ++i) {
+            insert.reset();
+            insert.bind(1, "m-" + std::to_string(i));
+            insert.bind(2, i);
+            insert.bind(3, i);
+            insert.exec();
+        }
+        tx.commit();
+    }
+    auto storage = open_sqlite_storage({path});
+    auto count = [&] {
+        SQLite::Database db(path, SQLite::OPEN_READONLY);
+        return db.execAndGet("SELECT count(*) FROM poison_candidates").getInt64();
+    };
+    RetentionPolicy cap;
+    cap.max_tracked_mutations = 5;
+    storage->prune(cap, 0, 500);
+    CHECK(count() == rows - static_cast<std::int64_t>(max_poison_trim_per_call));  // one short transaction's worth
+    storage->prune(cap, 0, 500);
+    CHECK(count() == 5);
+    FailureThresholds any;
+    any.poison_after_failures = 1;
+    const auto kept = storage->poison_mutations({}, any);
+    REQUIRE(kept.size() == 5);
+    CHECK(kept.front().mutation_id == "m-" + std::to_string(rows - 1));  // the most recently seen stay
+}

@@ -234,9 +234,11 @@ void prune(pqxx::transaction_base& tx, Micros before_us) {
 
 void trim_poison(pqxx::transaction_base& tx, std::uint64_t keep) {
     // The (keep+1)-th newest last_seen is the cut-off: one walk of ix_poison_seen, no count(*).
-    tx.exec_params("DELETE FROM poison_candidates WHERE last_seen <= "
-                   "(SELECT last_seen FROM poison_candidates ORDER BY last_seen DESC LIMIT 1 OFFSET $1::int8)",
-                   static_cast<std::int64_t>(std::min<std::uint64_t>(keep, INT64_MAX)));
+    tx.exec_params("DELETE FROM poison_candidates WHERE mutation_id IN (SELECT mutation_id FROM poison_candidates "
+                   "WHERE last_seen <= (SELECT last_seen FROM poison_candidates ORDER BY last_seen DESC LIMIT 1 "
+                   "OFFSET $1::int8) ORDER BY last_seen LIMIT $2::int8)",
+                   static_cast<std::int64_t>(std::min<std::uint64_t>(keep, INT64_MAX)),
+                   static_cast<std::int64_t>(max_poison_trim_per_call));
 }
 
 Page<FailureRecord> list(pqxx::transaction_base& tx, const FailureFilter& f, const PageRequest& page) {

@@ -25,7 +25,8 @@ void write_rows(pqxx::transaction_base& tx, const std::vector<FailureRecord>& ro
 void add_counts(pqxx::transaction_base& tx, const FailureCounts& delta);
 /// Counts last seen before `before_us` (telemetry retention).
 void prune(pqxx::transaction_base& tx, Micros before_us);
-/// Keeps the `keep` most recently seen poison candidates (fewer when several share the cut-off).
+/// Keeps the `keep` most recently seen poison candidates (fewer when several share the
+/// cut-off), deleting at most max_poison_trim_per_call of the oldest.
 void trim_poison(pqxx::transaction_base& tx, std::uint64_t keep);
 
 // Reads, each inside one read-only transaction of the caller.

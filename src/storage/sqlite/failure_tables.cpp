@@ -229,8 +229,9 @@ FailureTables::FailureTables(SQLite::Database& db)
                      "last_seen = max(last_seen, ?2) WHERE mutation_id = ?3"),
       // The (keep+1)-th newest last_seen is the cut-off: one walk of ix_poison_seen, no count(*).
       trim_poison_(db,
-                   "DELETE FROM poison_candidates WHERE last_seen <= "
-                   "(SELECT last_seen FROM poison_candidates ORDER BY last_seen DESC LIMIT 1 OFFSET ?)") {
+                   "DELETE FROM poison_candidates WHERE mutation_id IN (SELECT mutation_id FROM poison_candidates "
+                   "WHERE last_seen <= (SELECT last_seen FROM poison_candidates ORDER BY last_seen DESC LIMIT 1 "
+                   "OFFSET ?1) ORDER BY last_seen LIMIT ?2)") {
     for (const char* sql : {"DELETE FROM failure_groups WHERE last_seen < ?",
                             "DELETE FROM failure_group_clients WHERE last_seen < ?",
                             "DELETE FROM failure_buckets WHERE start <= ? - 300000000",
@@ -378,6 +379,7 @@ void FailureTables::prune(Micros before_us) {
 void FailureTables::trim_poison(std::uint64_t keep) {
     StatementUse s(trim_poison_);
     s->bind(1, static_cast<std::int64_t>(std::min<std::uint64_t>(keep, INT64_MAX)));
+    s->bind(2, static_cast<std::int64_t>(max_poison_trim_per_call));
     s->exec();
 }
 

@@ -30,7 +30,8 @@ public:
     /// Inside the storage's write transaction: counts last seen before `before_us`.
     void prune(Micros before_us);
     /// Inside the storage's write transaction: keeps the `keep` most recently seen poison
-    /// candidates (fewer when several share the cut-off time).
+    /// candidates (fewer when several share the cut-off time), deleting at most
+    /// max_poison_trim_per_call of the oldest.
     void trim_poison(std::uint64_t keep);
 
     // Reads through `q`: the storage runs each call inside one read transaction.
