@@ -300,9 +300,7 @@ void Recorder::Impl::prune_some(bool idle) noexcept {
         }
         // Busy writer: one small batch per loop, so ingest is never held up for long.
         // Idle writer: keep going until nothing is left to prune.
-        for (bool any_limit = retention.max_age_us != 0 || retention.max_requests != 0 ||
-                                 retention.max_tracked_mutations != 0;
-             any_limit;) {
+        for (bool any_limit = retention.limits_requests() || retention.max_tracked_mutations != 0; any_limit;) {
             std::size_t n = storage->prune(retention, clock->now_us(), retention_cfg.prune_batch);
             pruned_.fetch_add(n, std::memory_order_relaxed);
             if (n < retention_cfg.prune_batch) break;

@@ -4,6 +4,7 @@
 // Implementations must be safe to use from the writer thread and query threads at once.
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,6 +66,20 @@ struct RetentionPolicy {
     /// Keep at most this many poison candidates (mutation ids that failed, tracked across
     /// re-pushes), the most recently seen; 0 = only telemetry retention (prune_rollups) ends them.
     std::uint64_t max_tracked_mutations = 0;
+
+    /// Whether requests have a limit at all (prune() deletes none without one).
+    bool limits_requests() const noexcept { return max_age_us > 0 || max_requests > 0; }
+    /// How many of `stored` requests the count limit asks to delete (0 without one).
+    std::uint64_t excess_requests(std::uint64_t stored) const noexcept {
+        return max_requests > 0 && stored > max_requests ? stored - max_requests : 0;
+    }
+    /// Requests that started before this are too old at `now_us`; nullopt without an age
+    /// limit. Saturates: a cutoff below the int64 range keeps everything.
+    std::optional<Micros> age_cutoff(Micros now_us) const noexcept {
+        if (max_age_us <= 0) return std::nullopt;
+        if (now_us < std::numeric_limits<Micros>::min() + max_age_us) return std::numeric_limits<Micros>::min();
+        return now_us - max_age_us;
+    }
 };
 
 class Storage {

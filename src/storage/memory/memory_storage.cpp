@@ -299,12 +299,12 @@ public:
         std::unique_lock lock(mutex_);
         if (policy.max_tracked_mutations > 0) failures_.counts.trim_poison(policy.max_tracked_mutations);
         // Both limits select a prefix of the oldest-first order; delete the longer prefix.
-        const std::uint64_t excess =
-            policy.max_requests && requests_.size() > policy.max_requests ? requests_.size() - policy.max_requests : 0;
+        const std::uint64_t excess = policy.excess_requests(requests_.size());
+        const std::optional<Micros> cutoff = policy.age_cutoff(now_us);
         std::size_t deleted = 0;
         while (deleted < max_requests_per_call && !requests_.empty()) {
             auto it = requests_.begin();
-            bool too_old = policy.max_age_us > 0 && it->first.first < now_us - policy.max_age_us;
+            const bool too_old = cutoff && it->first.first < *cutoff;
             if (deleted >= excess && !too_old) break;
             std::vector<std::string> ids;
             for (const auto& m : it->second.mutations) {

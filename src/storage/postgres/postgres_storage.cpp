@@ -191,12 +191,6 @@ Rollup read_rollup(const pqxx::row& s, bool breakdowns) {
     return r;
 }
 
-// Saturating now - max_age: a cutoff below the int64 range keeps everything.
-Micros age_cutoff(Micros now_us, Micros max_age_us) {
-    Micros cutoff = 0;
-    return __builtin_sub_overflow(now_us, max_age_us, &cutoff) ? INT64_MIN : cutoff;
-}
-
 class PostgresStorage final : public Storage {
 public:
     explicit PostgresStorage(const PostgresOptions& options)
@@ -551,10 +545,9 @@ public:
                 failures::trim_poison(tx, policy.max_tracked_mutations);
                 tx.commit();
             });
-        if (max_requests_per_call == 0 || (policy.max_age_us <= 0 && policy.max_requests == 0)) return 0;
+        if (max_requests_per_call == 0 || !policy.limits_requests()) return 0;
         return run(writer_, "prune", [&](pqxx::connection& c) {
-            std::optional<Micros> cutoff;
-            if (policy.max_age_us > 0) cutoff = age_cutoff(now_us, policy.max_age_us);
+            const std::optional<Micros> cutoff = policy.age_cutoff(now_us);
             const std::size_t dropped = drop_days(c, cutoff, now_us);
             if (dropped >= max_requests_per_call) return dropped;
             return dropped + delete_oldest(c, policy, cutoff, max_requests_per_call - dropped);
@@ -946,8 +939,7 @@ private:
                               std::size_t budget) {
         pqxx::work tx(c);
         const auto total = count(tx.exec("SELECT coalesce(sum(requests), 0)::int8 FROM counters")[0][0]);
-        const std::uint64_t excess =
-            policy.max_requests && total > policy.max_requests ? total - policy.max_requests : 0;
+        const std::uint64_t excess = policy.excess_requests(total);
         std::vector<std::string> ids;
         std::vector<std::int64_t> starts;
         for (const auto& row : tx.exec_params("SELECT id, started_at FROM requests ORDER BY started_at, id LIMIT $1",

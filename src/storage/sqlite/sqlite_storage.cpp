@@ -887,12 +887,12 @@ public:
         std::lock_guard lock(write_mutex_);
         if (policy.max_tracked_mutations > 0)
             in_write_transaction("prune", [&] { failures_->trim_poison(policy.max_tracked_mutations); });
-        if (max_requests_per_call == 0 || (policy.max_age_us <= 0 && policy.max_requests == 0)) return 0;
+        if (max_requests_per_call == 0 || !policy.limits_requests()) return 0;
         std::size_t deleted = 0;
         in_write_transaction("prune", [&] {
             const auto total = static_cast<std::uint64_t>(counter(*counter_in_tx_, "requests"));
-            const std::uint64_t excess =
-                policy.max_requests && total > policy.max_requests ? total - policy.max_requests : 0;
+            const std::uint64_t excess = policy.excess_requests(total);
+            const std::optional<Micros> cutoff = policy.age_cutoff(now_us);
             struct Victim {
                 std::string id;
                 Micros started_at;
@@ -905,7 +905,7 @@ public:
                 s->bind(1, static_cast<std::int64_t>(max_requests_per_call));
                 while (s->executeStep()) {
                     Micros started = s->getColumn(1).getInt64();
-                    bool too_old = policy.max_age_us > 0 && started < now_us - policy.max_age_us;
+                    const bool too_old = cutoff && started < *cutoff;
                     if (victims.size() >= excess && !too_old) break;
                     victims.push_back({col_str(*s, 0), started, col_str(*s, 2)});
                 }
