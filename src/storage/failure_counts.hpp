@@ -141,6 +141,21 @@ std::string explain(const FailureGroup& group);
 /// Throws InvalidArgument("limit", …) outside 1..PageRequest::max_limit.
 void validate_limit(std::size_t limit);
 
+/// failure_groups()' answer from candidates already in the query's order: the first
+/// query.limit groups that `group_of(candidate)` (an optional<FailureGroup>) finds, systematic
+/// ones only when query.systematic_only. Every backend selects with this one rule.
+template <class Candidates, class GroupOf>
+std::vector<FailureGroup> first_groups(const Candidates& candidates, const FailureGroupQuery& query,
+                                       GroupOf&& group_of) {
+    std::vector<FailureGroup> out;
+    for (const auto& c : candidates) {
+        if (out.size() == query.limit) break;
+        auto g = group_of(c);
+        if (g && (!query.systematic_only || g->systematic)) out.push_back(std::move(*g));
+    }
+    return out;
+}
+
 /// The memory backend's answer to every failure query, over counts and rows it owns.
 struct FailureTables {
     FailureCounts counts;

@@ -158,14 +158,8 @@ std::vector<FailureGroup> FailureTables::groups(const FailureGroupQuery& q, cons
         }
         return a.fingerprint < b.fingerprint;
     });
-    std::vector<FailureGroup> out;
-    for (const auto& c : order) {
-        if (out.size() == q.limit) break;
-        auto g = group(c.fingerprint, q.instance, q.now_us, t, false);
-        if (!g || (q.systematic_only && !g->systematic)) continue;
-        out.push_back(std::move(*g));
-    }
-    return out;
+    return first_groups(order, q,
+                        [&](const Candidate& c) { return group(c.fingerprint, q.instance, q.now_us, t, false); });
 }
 
 Page<ClientSummary> FailureTables::clients(const ClientFilter& filter, const PageRequest& page,

@@ -358,13 +358,8 @@ std::vector<FailureGroup> groups(pqxx::transaction_base& tx, const FailureGroupQ
     if (!q.systematic_only) sql += " LIMIT " + p.i64(static_cast<std::int64_t>(q.limit));
     std::vector<std::string> fingerprints;
     for (const auto& row : p.exec(tx, sql)) fingerprints.push_back(bytes(row[0]));
-    std::vector<FailureGroup> out;
-    for (const auto& fp : fingerprints) {
-        if (out.size() == q.limit) break;
-        auto g = group(tx, fp, q.instance, q.now_us, t, false);
-        if (g && (!q.systematic_only || g->systematic)) out.push_back(std::move(*g));
-    }
-    return out;
+    return first_groups(fingerprints, q,
+                        [&](const std::string& fp) { return group(tx, fp, q.instance, q.now_us, t, false); });
 }
 
 Page<ClientSummary> clients(pqxx::transaction_base& tx, const ClientFilter& filter, const PageRequest& page,

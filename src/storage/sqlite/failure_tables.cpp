@@ -521,13 +521,9 @@ std::vector<FailureGroup> FailureTables::groups(const QueryFn& q, const FailureG
         fingerprints.push_back(col_str(s, 0));
         return true;
     });
-    std::vector<FailureGroup> out;
-    for (const auto& fp : fingerprints) {
-        if (out.size() == query.limit) break;
-        auto g = group(q, fp, query.instance, query.now_us, t, false);
-        if (g && (!query.systematic_only || g->systematic)) out.push_back(std::move(*g));
-    }
-    return out;
+    return first_groups(fingerprints, query, [&](const std::string& fp) {
+        return group(q, fp, query.instance, query.now_us, t, false);
+    });
 }
 
 Page<ClientSummary> FailureTables::clients(const QueryFn& q, const ClientFilter& filter, const PageRequest& page,
