@@ -1144,6 +1144,9 @@ TEMPLATE_TEST_CASE("storage contract: prune by age and by count, oldest first", 
         keep_all.max_requests = 10;
         keep_all.max_age_us = 1'000'000'000;
         CHECK(st.prune(keep_all, T0 + 10'000, 100) == 0);
+        RetentionPolicy forever;  // now - max_age below the int64 range: keeps everything, no overflow
+        forever.max_age_us = INT64_MAX;
+        CHECK(st.prune(forever, -1'000'000, 100) == 0);
         RetentionPolicy p;
         p.max_requests = 1;
         CHECK(st.prune(p, T0, 0) == 0);  // a zero budget deletes nothing

@@ -316,3 +316,23 @@ TEST_CASE("recorder: a subscription may outlive its recorder", "[recorder]") {
     subscription.reset();  // the registry is gone: nothing to do, nothing to crash
     CHECK_FALSE(subscription);
 }
+
+TEST_CASE("retention policy: limits, excess and a saturating age cutoff", "[recorder][retention]") {
+    RetentionPolicy p;
+    CHECK_FALSE(p.limits_requests());
+    CHECK(p.excess_requests(100) == 0);
+    CHECK_FALSE(p.age_cutoff(1'000));
+    p.max_requests = 10;
+    CHECK(p.limits_requests());
+    CHECK(p.excess_requests(9) == 0);
+    CHECK(p.excess_requests(25) == 15);
+    p = {};
+    p.max_age_us = 300;
+    CHECK(p.limits_requests());
+    CHECK(p.age_cutoff(1'000) == 700);
+    p.max_age_us = INT64_MAX;
+    CHECK(p.age_cutoff(-2) == INT64_MIN);  // -2 - INT64_MAX would overflow
+    p.max_tracked_mutations = 5;
+    p.max_age_us = 0;
+    CHECK_FALSE(p.limits_requests());  // tracked mutations are not requests
+}
