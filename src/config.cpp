@@ -111,7 +111,7 @@ auto set_uint(T& t, std::uint64_t min = 0) {
 
 double read_number(const json::value& v, const std::string& path, double min, double max, const char* expected) {
     double d;
-    if (v.is_double()) d = v.get_double();
+    if (v.is_double()) d = detail::get_double(v);
     else if (v.is_int64()) d = static_cast<double>(v.get_int64());
     else if (v.is_uint64()) d = static_cast<double>(v.get_uint64());
     else throw ConfigError(path, expected, std::string("got ") + detail::kind_name(v));

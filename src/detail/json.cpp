@@ -164,6 +164,11 @@ std::optional<std::string_view> get_string(const json::object& o, std::string_vi
     return std::string_view(v->get_string());
 }
 
+double get_double(const json::value& v) noexcept {
+    const double d = v.get_double();
+    return std::isnan(d) ? 0.0 : d;
+}
+
 std::optional<std::int64_t> get_int(const json::value& v) noexcept {
     if (v.is_int64()) return v.get_int64();
     if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))

@@ -102,6 +102,16 @@ TEST_CASE("fuzz regression: integers that do not fit their setting are errors, n
     CHECK(c.failures.stuck_after_pushes == 4294967295u);
 }
 
+// fuzz/regressions/config/zero-with-huge-exponent: "-0e830" was read as NaN, which every range
+// check let through; to_json() then wrote the zero it is, and that document was refused.
+TEST_CASE("fuzz regression: a zero with a huge exponent is a zero setting", "[fuzz][config]") {
+    CHECK(config_error(R"({"telemetry": {"failing_p95_ms": -0e830}})").path() == "telemetry.degraded_p95_ms");
+    Config c = Config::from_json(R"({"telemetry": {"degraded_p95_ms": 0e400, "degraded_conflict_rate": 0e999}})");
+    CHECK(c.telemetry.degraded_p95_ms == 0.0);
+    CHECK(c.telemetry.degraded_conflict_rate == 0.0);
+    CHECK(Config::from_json(c.to_json()).telemetry.degraded_p95_ms == 0.0);
+}
+
 // fuzz/regressions/dashboard/replay-preview-shows-host-secrets: the preview showed the host's
 // current record (StateReader) unredacted, in current_state and in the diff against the
 // captured payload, so the dashboard served a password the capture had redacted.
