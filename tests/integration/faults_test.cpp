@@ -63,6 +63,7 @@ Config keep_everything() {
     Config c;
     c.retention.max_age = std::chrono::hours(0);
     c.retention.max_requests = 0;
+    c.retention.max_tracked_mutations = 0;
     return c;
 }
 

@@ -231,7 +231,8 @@ FailureTables::FailureTables(SQLite::Database& db)
       trim_poison_(db,
                    "DELETE FROM poison_candidates WHERE mutation_id IN (SELECT mutation_id FROM poison_candidates "
                    "WHERE last_seen <= (SELECT last_seen FROM poison_candidates ORDER BY last_seen DESC LIMIT 1 "
-                   "OFFSET ?1) ORDER BY last_seen LIMIT ?2)") {
+                   "OFFSET ?1) ORDER BY last_seen LIMIT ?2)"),
+      poison_over_(db, "SELECT 1 FROM poison_candidates ORDER BY last_seen DESC LIMIT 1 OFFSET ?") {
     for (const char* sql : {"DELETE FROM failure_groups WHERE last_seen < ?",
                             "DELETE FROM failure_group_clients WHERE last_seen < ?",
                             "DELETE FROM failure_buckets WHERE start <= ? - 300000000",
@@ -381,6 +382,12 @@ void FailureTables::trim_poison(std::uint64_t keep) {
     s->bind(1, static_cast<std::int64_t>(std::min<std::uint64_t>(keep, INT64_MAX)));
     s->bind(2, static_cast<std::int64_t>(max_poison_trim_per_call));
     s->exec();
+}
+
+bool FailureTables::poison_over(std::uint64_t keep) {
+    StatementUse s(poison_over_);
+    s->bind(1, static_cast<std::int64_t>(std::min<std::uint64_t>(keep, INT64_MAX)));
+    return s->executeStep();
 }
 
 Page<FailureRecord> FailureTables::list(const QueryFn& q, const FailureFilter& f, const PageRequest& page) const {

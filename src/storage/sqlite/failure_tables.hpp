@@ -33,6 +33,9 @@ public:
     /// candidates (fewer when several share the cut-off time), deleting at most
     /// max_poison_trim_per_call of the oldest.
     void trim_poison(std::uint64_t keep);
+    /// Whether there are more than `keep` poison candidates: a read, so that a trim with
+    /// nothing to do never takes the write lock.
+    bool poison_over(std::uint64_t keep);
 
     // Reads through `q`: the storage runs each call inside one read transaction.
     Page<FailureRecord> list(const QueryFn& q, const FailureFilter& filter, const PageRequest& page) const;
@@ -48,7 +51,8 @@ public:
 
 private:
     SQLite::Statement insert_failure_, upsert_group_, upsert_group_client_, upsert_bucket_, upsert_client_,
-        upsert_client_model_, upsert_poison_, find_poison_, update_poison_, trim_poison_;
+        upsert_client_model_, upsert_poison_, find_poison_, update_poison_, trim_poison_,
+        poison_over_;
     std::vector<SQLite::Statement> prune_;
 };
 

@@ -885,8 +885,12 @@ public:
 
     std::size_t prune(const RetentionPolicy& policy, Micros now_us, std::size_t max_requests_per_call) override {
         std::lock_guard lock(write_mutex_);
-        if (policy.max_tracked_mutations > 0)
-            in_write_transaction("prune", [&] { failures_->trim_poison(policy.max_tracked_mutations); });
+        try {
+            if (policy.max_tracked_mutations > 0 && failures_->poison_over(policy.max_tracked_mutations))
+                in_write_transaction("prune", [&] { failures_->trim_poison(policy.max_tracked_mutations); });
+        } catch (const SQLite::Exception& e) {
+            throw to_storage_error("prune", e);
+        }
         if (max_requests_per_call == 0 || !policy.limits_requests()) return 0;
         std::size_t deleted = 0;
         in_write_transaction("prune", [&] {
