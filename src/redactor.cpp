@@ -90,15 +90,79 @@ void append_pointer(std::string& out, const Step* s) {
         out += json_pointer_escape(s->key);
 }
 
+std::string pointer_of(const Step* s) {
+    std::string p;
+    append_pointer(p, s);
+    return p;
+}
+
+// Text that may carry a credential of its own: a form-encoded field ("a=1&password=x") or a
+// serialized document ("{\"token\":\"x\"}"). The cheap test spares scrub_text the
+// strings that cannot hold such a pair (most of them).
+bool may_hold_pair(std::string_view s) noexcept {
+    return s.find('=') != std::string_view::npos ||
+           (s.find(':') != std::string_view::npos && s.find_first_of("\"'") != std::string_view::npos);
+}
+
+// scrub_text() on a string found at `at`; true when it hid something. Each value hidden is
+// recorded as "<pointer>/~text/<key>" ("~t" is no JSON Pointer escape: no real path looks so).
+bool scrub_embedded(std::string_view text, const Redactor& r, const Step* at, std::string& out,
+                    std::vector<std::string>& paths) {
+    if (!may_hold_pair(text)) return false;
+    std::vector<std::string> found;
+    out = scrub_text(r, text, &found);
+    if (found.empty()) return false;
+    const std::string base = pointer_of(at);
+    for (auto& f : found) paths.push_back(base + "/" + f);
+    return true;
+}
+
+// Keys carrying a pair ({"a=1&token=x": …}) are rewritten, which Boost.JSON only allows by
+// rebuilding the object; member order is kept, and two keys that differed only in a secret
+// stay two members ("#2", "#3"… appended).
+void scrub_keys(json::object& o, const Redactor& r, const Step* at, std::vector<std::string>& paths) {
+    if (std::none_of(o.begin(), o.end(), [](const json::key_value_pair& kv) { return may_hold_pair(kv.key()); }))
+        return;  // the usual case, without allocating
+    std::vector<std::vector<std::string>> found(o.size());
+    std::vector<std::string> clean(o.size());
+    bool any = false;
+    std::size_t i = 0;
+    for (const auto& kv : o) {
+        if (may_hold_pair(kv.key())) {
+            clean[i] = scrub_text(r, kv.key(), &found[i]);
+            any = any || !found[i].empty();
+        }
+        ++i;
+    }
+    if (!any) return;
+    json::object out(o.storage());
+    out.reserve(o.size());
+    i = 0;
+    for (auto& kv : o) {
+        std::string key = found[i].empty() ? std::string(kv.key()) : std::move(clean[i]);
+        if (out.contains(key)) {
+            std::size_t n = 2;
+            while (out.contains(key + '#' + std::to_string(n))) ++n;
+            key += '#' + std::to_string(n);
+        }
+        if (!found[i].empty()) {
+            const std::string base = pointer_of(at) + "/" + json_pointer_escape(key);
+            for (auto& f : found[i]) paths.push_back(base + "/" + f);
+        }
+        out.emplace(key, std::move(kv.value()));
+        ++i;
+    }
+    o = std::move(out);
+}
+
 void redact(json::value& v, const Redactor& r, const Step* at, std::vector<std::string>& paths) {
     if (auto* o = v.if_object()) {
+        scrub_keys(*o, r, at, paths);
         for (auto& kv : *o) {
             Step step{at, kv.key(), 0, false};
             if (r.is_sensitive_key(kv.key())) {
                 kv.value() = json::string_view(r.marker());
-                std::string p;
-                append_pointer(p, &step);
-                paths.push_back(std::move(p));
+                paths.push_back(pointer_of(&step));
             } else {
                 redact(kv.value(), r, &step, paths);
             }
@@ -108,6 +172,9 @@ void redact(json::value& v, const Redactor& r, const Step* at, std::vector<std::
             Step step{at, {}, i, true};
             redact((*a)[i], r, &step, paths);
         }
+    } else if (auto* s = v.if_string()) {
+        std::string clean;
+        if (scrub_embedded(*s, r, at, clean, paths)) *s = clean;
     }
 }
 
@@ -210,7 +277,7 @@ public:
     Scrubber(const Redactor& r, std::string_view t) : r_(r), t_(t), n_(t.size()), budget_(64 * t.size() + 65536) {}
 
     std::string run(std::vector<std::string>* paths) {
-        paths_ = paths;
+        want_paths_ = paths != nullptr;
         for (std::size_t i = 0; i < n_; ++i) {
             if (work_ > budget_) {
                 hit(i, n_, true, {});  // recorded as "~text/?"
@@ -222,13 +289,14 @@ public:
             else if (is_form_key_char(c) && form_boundary(i))
                 try_form_field(i);
         }
-        return replace_spans();
+        return replace_spans(paths);
     }
 
 private:
     struct Span {
         std::size_t begin, end;
-        bool quoted;  // marker as a JSON string (JSON values) or bare (form values)
+        bool quoted;       // marker as a JSON string (JSON values) or bare (form values)
+        std::string path;  // "~text/<key>", when paths are wanted
     };
 
     // `i` is at an opening quote; returns the index after the closing quote, or n_.
@@ -306,27 +374,29 @@ private:
         std::string_view key = t_.substr(i, j - i);
         if (!r_.is_sensitive_key(key)) return;
         std::size_t v = j + 1, e = v;
-        if (v < n_ && is_quote(t_[v])) {
-            e = string_end(v);
-        } else {
-            while (e < n_ && !is_form_stop(t_[e])) ++e;
-            work_ += e - v;
-        }
+        // A quoted value may hold stop characters; whatever follows its closing quote up to
+        // the next stop is still the value (so a second scrub finds nothing new to hide).
+        if (v < n_ && is_quote(t_[v])) e = string_end(v);
+        const std::size_t rest = e;
+        while (e < n_ && !is_form_stop(t_[e])) ++e;
+        work_ += e - rest;
         if (e > v) hit(v, e, false, key);
     }
 
     void hit(std::size_t begin, std::size_t end, bool quoted, std::string_view key) {
-        spans_.push_back({begin, end, quoted});
-        if (paths_) paths_->push_back(path_key(key));
+        spans_.push_back({begin, end, quoted, want_paths_ ? path_key(key) : std::string()});
     }
 
-    std::string replace_spans() {
+    // One path per replaced span: a pair found inside another's value disappears with it,
+    // so it is not reported either (and scrubbing the output again reports the same paths).
+    std::string replace_spans(std::vector<std::string>* paths) {
         std::stable_sort(spans_.begin(), spans_.end(), [](const Span& a, const Span& b) { return a.begin < b.begin; });
         std::string out;
         out.reserve(n_);
         std::size_t pos = 0;
         for (std::size_t s = 0; s < spans_.size();) {
-            Span cur = spans_[s++];
+            Span& cur = spans_[s++];
+            if (paths) paths->push_back(std::move(cur.path));
             while (s < spans_.size() && spans_[s].begin < cur.end) cur.end = std::max(cur.end, spans_[s++].end);
             out.append(t_.substr(pos, cur.begin - pos));
             if (cur.quoted)
@@ -345,7 +415,7 @@ private:
     std::size_t work_ = 0;
     std::size_t budget_;
     std::vector<Span> spans_;
-    std::vector<std::string>* paths_ = nullptr;
+    bool want_paths_ = false;
 };
 
 }  // namespace

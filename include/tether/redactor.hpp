@@ -50,10 +50,15 @@ private:
 struct RedactedText {
     std::string text;                ///< redacted JSON (or scrubbed raw text when !valid_json)
     bool valid_json = true;          ///< false: input was not JSON and was scrubbed textually
-    std::vector<std::string> paths;  ///< JSON Pointers of redacted values ("/mutations/0/payload/password")
+    /// JSON Pointers of redacted values ("/mutations/0/payload/password"); a value hidden inside a
+    /// string or a key (see redact_json) is "<pointer of that string or member>/~text/<key>".
+    std::vector<std::string> paths;
 };
 
-/// Redact a JSON document. Invalid JSON falls back to scrub_text(). Never throws on bad input.
+/// Redact a JSON document: the value under every sensitive key, at any depth, becomes the
+/// marker. Strings and keys that carry a pair of their own (a form-encoded field
+/// "a=1&password=x", a serialized document "{\"token\":\"x\"}") are scrubbed as
+/// scrub_text() does. Invalid JSON falls back to scrub_text(). Never throws on bad input.
 RedactedText redact_json(const Redactor& redactor, std::string_view json);
 
 /// Best-effort scrub of text that is not valid JSON (truncated or malformed bodies):

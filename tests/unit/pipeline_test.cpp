@@ -438,6 +438,34 @@ TEST_CASE("pipeline: hostile bodies stay linear and bounded", "[pipeline]") {
     }
 }
 
+TEST_CASE("pipeline: secrets inside string values (form fields, serialized JSON) are scrubbed too",
+          "[pipeline][redaction]") {
+    Fixture f;
+    auto a = mutation(1, "Note",
+                      R"({"title":"t","callback":"https://h/cb?token=cb-SECRET&x=1","raw":"{\"password\":\"pw-SECRET\"}"})");
+    auto ex = push(push_request("c", {a}), push_response({a.mutation_id}));
+    ex.traces.push_back({a.mutation_id, R"({"title":"t","raw":"api_key=old-SECRET"})", R"({"title":"t"})", std::nullopt});
+    auto out = f.run(std::move(ex));
+    const auto& r = out.request;
+    const auto& m = out.mutations[0];
+    for (const auto* text : {&r.request_body, &m.payload_json, &m.state_before_json}) {
+        INFO(*text);
+        CHECK(text->find("SECRET") == std::string::npos);
+    }
+    for (const auto& c : m.change_diff) {
+        CHECK(c.from.find("SECRET") == std::string::npos);
+        CHECK(c.to.find("SECRET") == std::string::npos);
+    }
+    CHECK(m.payload_json.find(R"(x=1)") != std::string::npos);  // the rest of the string stays
+    CHECK(m.payload_redacted);  // replay must not send the marker back
+    auto has = [&](const std::string& p) {
+        return std::find(r.redacted_paths.begin(), r.redacted_paths.end(), p) != r.redacted_paths.end();
+    };
+    CHECK(has("request:/mutations/0/payload/callback/~text/token"));
+    CHECK(has("request:/mutations/0/payload/raw/~text/password"));
+    CHECK(has("mutation:0:before:/raw/~text/api_key"));
+}
+
 TEST_CASE("pipeline: header values, payload paths and host rejections", "[pipeline][redaction]") {
     Fixture f;
     auto a = mutation(1, "Task", R"({"payload_token_count":3,"title":"t"})");

@@ -126,6 +126,41 @@ TEST_CASE("redactor: invalid JSON falls back to the textual scrub", "[redactor]"
     CHECK(empty.text.empty());
 }
 
+TEST_CASE("redactor: pairs carried inside strings and keys of valid JSON are scrubbed", "[redactor]") {
+    KeyRedactor r;
+    // A form-encoded string and a document serialized into a string (found by fuzz/redactor).
+    auto form = redact_json(r, R"({"query":"a=1&password=hunter2&b=2","n":1})");
+    CHECK(form.text == R"({"query":"a=1&password=[REDACTED]&b=2","n":1})");
+    CHECK(form.paths == std::vector<std::string>{"/query/~text/password"});
+    auto nested = redact_json(r, R"({"m":[{"payload":"{\"user\":\"ann\",\"api_key\":\"k-123\"}"}]})");
+    CHECK(nested.text == R"({"m":[{"payload":"{\"user\":\"ann\",\"api_key\":\"[REDACTED]\"}"}]})");
+    CHECK(nested.paths == std::vector<std::string>{"/m/0/payload/~text/api_key"});
+    CHECK(redact_json(r, R"("token=abc")").paths == std::vector<std::string>{"/~text/token"});
+
+    // A key carrying a pair is rewritten in place; its value is redacted when the key is
+    // sensitive. Keys that differed only in the secret stay two members.
+    auto key = redact_json(r, R"({"x":1,"a&token=t1":2,"a&token=t2":3,"z":4})");
+    CHECK(key.text == R"({"x":1,"a&token=[REDACTED]":"[REDACTED]","a&token=[REDACTED]#2":"[REDACTED]","z":4})");
+    CHECK(key.paths == std::vector<std::string>{"/a&token=[REDACTED]/~text/token", "/a&token=[REDACTED]#2/~text/token",
+                                                "/a&token=[REDACTED]", "/a&token=[REDACTED]#2"});
+    KeyRedactor exact({"token"}, "[REDACTED]", KeyMatch::exact);
+    auto exact_key = redact_json(exact, R"({"token=t1":2})");
+    CHECK(exact_key.text == R"({"token=[REDACTED]":2})");
+
+    // Strings with '=' or ':' but no sensitive pair are left as they are, byte for byte.
+    const std::string clean = R"({"b64":"aGVsbG8=","eq":"x=1&y=2","time":"12:30","s":"{\"title\":\"t\"}"})";
+    auto untouched = redact_json(r, clean);
+    CHECK(untouched.text == clean);
+    CHECK(untouched.paths.empty());
+
+    // Idempotent: a second pass finds the same places and changes nothing.
+    for (const auto* out : {&form, &nested, &key}) {
+        auto again = redact_json(r, out->text);
+        CHECK(again.text == out->text);
+        CHECK(again.paths == out->paths);
+    }
+}
+
 TEST_CASE("scrub_text: JSON-ish values of every shape", "[redactor][scrub]") {
     KeyRedactor r;
     std::vector<std::string> paths;
@@ -176,6 +211,15 @@ TEST_CASE("scrub_text: form fields, query strings and cookies", "[redactor][scru
     CHECK(scrub(r, "session=abc; token=xyz; theme=dark") == "session=abc; token=[REDACTED]; theme=dark");
     CHECK(scrub(r, "a=1\npassword=p w") == "a=1\npassword=[REDACTED] w");
     CHECK(scrub(r, "password=\"two words\"&a=1") == "password=[REDACTED]&a=1");
+    // Text after the closing quote belongs to the value too, so a second scrub changes
+    // nothing (found by fuzz/redactor).
+    CHECK(scrub(r, "token='x'yz&a=1") == "token=[REDACTED]&a=1");
+    CHECK(scrub(r, "token=''''12") == "token=[REDACTED]");
+    CHECK(scrub(r, scrub(r, "token=''''12")) == "token=[REDACTED]");
+    // A field inside another field's value goes with it: one replaced span, one path.
+    paths.clear();
+    CHECK(scrub(r, "cookie=a?token=b&c=1", &paths) == "cookie=[REDACTED]&c=1");
+    CHECK(paths == std::vector<std::string>{"~text/cookie"});
     CHECK(scrub(r, "password=&a=1") == "password=&a=1");  // nothing to hide
     CHECK(scrub(r, "mypassword=x") == "mypassword=[REDACTED]");
     // A field name starts at a boundary: a value that merely looks like a key is left alone.
