@@ -251,6 +251,9 @@ TEST_CASE("faults: a write lock held by another connection never blocks the host
     REQUIRE(recorder.flush());
 
     SQLite::Database other(path, SQLite::OPEN_READWRITE);
+    // The writer's retention pass may hold the lock for a moment after flush(): wait for it,
+    // as any other process would (without a timeout BEGIN fails at once with "locked").
+    other.setBusyTimeout(30'000);
     other.exec("BEGIN IMMEDIATE");  // another process holding the write lock
     other.exec("INSERT INTO schema_version SELECT * FROM schema_version WHERE 0");
     // While it holds the lock, the host records 1000 exchanges; each call returns at once.
