@@ -118,6 +118,50 @@ inline bool no_secret_values(const json::value& v, std::string_view marker, std:
     return true;
 }
 
+/// Resolves a JSON Pointer (RFC 6901) in `v`; nullptr when it does not resolve.
+inline const json::value* at_pointer(const json::value& v, std::string_view ptr) {
+    const json::value* cur = &v;
+    std::size_t pos = 0;
+    while (pos < ptr.size()) {
+        if (ptr[pos] != '/') return nullptr;
+        std::size_t end = ptr.find('/', pos + 1);
+        if (end == std::string_view::npos) end = ptr.size();
+        std::string token;
+        for (std::size_t i = pos + 1; i < end; ++i) {
+            if (ptr[i] == '~' && i + 1 < end && (ptr[i + 1] == '0' || ptr[i + 1] == '1')) {
+                token += ptr[++i] == '0' ? '~' : '/';
+            } else {
+                token += ptr[i];
+            }
+        }
+        if (const auto* o = cur->if_object()) {
+            cur = o->if_contains(token);
+        } else if (const auto* a = cur->if_array()) {
+            if (token.empty() || token.find_first_not_of("0123456789") != std::string::npos || token.size() > 9)
+                return nullptr;
+            const std::size_t i = std::stoul(token);
+            cur = i < a->size() ? &(*a)[i] : nullptr;
+        } else {
+            return nullptr;
+        }
+        if (!cur) return nullptr;
+        pos = end;
+    }
+    return cur;
+}
+
+/// Whether a recorded redaction path points where the redacted document `doc` shows the
+/// marker: a plain pointer at the marker itself; "<pointer>/~text/<key>" (a pair hidden inside
+/// a string or a key) at a string holding the marker, or at a member whose key holds it.
+inline bool marker_at(const json::value& doc, std::string_view path, std::string_view marker) {
+    const auto text = path.find("/~text/");
+    const json::value* v = at_pointer(doc, path.substr(0, text));
+    if (!v) return false;
+    if (text == std::string_view::npos) return v->is_string() && v->get_string() == marker;
+    return (v->is_string() && std::string_view(v->get_string()).find(marker) != std::string_view::npos) ||
+           path.substr(0, text).find(marker) != std::string_view::npos;
+}
+
 /// Parses with the limits the library uses (depth 64); nullopt when not JSON.
 inline std::optional<json::value> parse(std::string_view text, std::size_t max_depth = 64) {
     json::parse_options opts;
