@@ -14,6 +14,7 @@
 //
 // Prints {"bench":"e2e_overhead","rps_on":…,"rps_off":…,"p99_ms_on":…,"p99_ms_off":…,
 //         "rps_ratio":on/off,"p99_ratio":on/off,"server_cpu_s_on":…,"server_cpu_s_off":…,
+//         "observer_cpu_us_per_request":…,"observer_process_us":…,"observer_store_us":…,"dropped_on":…,
 //         "rounds":R,…,"targets_met":bool}
 // Paced keys: "paced_rps", "p99_ms_on_paced", "p99_ms_off_paced", "p99_ratio_paced".
 // Targets (full speed): rps_ratio >= 0.95 and p99_ratio <= 1.05. Per-run figures go to stderr.
@@ -54,6 +55,9 @@ struct Run {
     double p99_ms = 0;
     double server_cpu_s = 0;  ///< user + system CPU of the server process, start to exit
     std::uint64_t requests = 0;
+    // Observer on: what the server reported at exit.
+    double process_cpu_s = 0, store_cpu_s = 0;  ///< the recorder's two threads
+    std::uint64_t written = 0, dropped = 0;
 };
 
 [[noreturn]] void fail(const std::string& message) {
@@ -142,13 +146,29 @@ Run run_once(const Options& o, bool observe, long rate = 0) {
     if (summary.at("transport_errors").to_number<std::uint64_t>() != 0)
         fail("transport errors during the run:\n" + text.str());
     Run r;
+    if (observe) {
+        // "recorded N exchanges (W written, D dropped); observer CPU P s processing, S s storing"
+        const std::string err = server.err();
+        const auto at = err.find("recorded ");
+        unsigned long long offered = 0, written = 0, dropped = 0;
+        if (at == std::string::npos ||
+            std::sscanf(err.c_str() + at, "recorded %llu exchanges (%llu written, %llu dropped); observer CPU %lf s processing, %lf s storing",
+                        &offered, &written, &dropped, &r.process_cpu_s, &r.store_cpu_s) != 5)
+            fail("the server did not report its recorder figures:\n" + server.describe());
+        r.written = written;
+        r.dropped = dropped;
+    }
     r.server_cpu_s = server.cpu_seconds();
     r.rps = number(summary.at("requests_per_s"));
     r.p99_ms = number(summary.at("latency_ms").at("p99"));
     r.requests = summary.at("requests").to_number<std::uint64_t>();
-    std::fprintf(stderr, "observer %-3s %-6s %8.1f req/s  p99 %7.3f ms  server CPU %6.2f s  (%llu requests)\n",
+    std::fprintf(stderr, "observer %-3s %-6s %8.1f req/s  p99 %7.3f ms  server CPU %6.2f s  (%llu requests)",
                  observe ? "on" : "off", rate > 0 ? "paced" : "full", r.rps, r.p99_ms, r.server_cpu_s,
                  static_cast<unsigned long long>(r.requests));
+    if (observe)
+        std::fprintf(stderr, "  observer CPU %.2f + %.2f s, %llu written, %llu dropped", r.process_cpu_s, r.store_cpu_s,
+                     static_cast<unsigned long long>(r.written), static_cast<unsigned long long>(r.dropped));
+    std::fprintf(stderr, "\n");
     return r;
 }
 
@@ -158,7 +178,8 @@ double round3(double v) { return static_cast<double>(static_cast<long long>(v * 
 
 int main(int argc, char** argv) {
     const Options o = parse(argc, argv);
-    std::vector<double> rps_on, rps_off, p99_on, p99_off, cpu_on, cpu_off;
+    std::vector<double> rps_on, rps_off, p99_on, p99_off, cpu_on, cpu_off, process_us, store_us;
+    std::uint64_t dropped = 0;
     for (int round = 0; round < o.rounds; ++round) {
         // Alternate the order so that neither mode always runs on a warmer (or busier) machine.
         for (bool observe : round % 2 == 0 ? std::vector<bool>{false, true} : std::vector<bool>{true, false}) {
@@ -166,6 +187,11 @@ int main(int argc, char** argv) {
             (observe ? rps_on : rps_off).push_back(r.rps);
             (observe ? p99_on : p99_off).push_back(r.p99_ms);
             (observe ? cpu_on : cpu_off).push_back(r.server_cpu_s);
+            if (observe && r.written > 0) {
+                process_us.push_back(r.process_cpu_s * 1e6 / static_cast<double>(r.written));
+                store_us.push_back(r.store_cpu_s * 1e6 / static_cast<double>(r.written));
+            }
+            dropped += r.dropped;
         }
     }
     const double on = median(rps_on), off = median(rps_off), p_on = median(p99_on), p_off = median(p99_off);
@@ -182,6 +208,11 @@ int main(int argc, char** argv) {
     // saturate, extra CPU in the server shows up one for one as lost throughput.
     doc["server_cpu_s_on"] = round3(median(cpu_on));
     doc["server_cpu_s_off"] = round3(median(cpu_off));
+    // The observer's own threads per recorded exchange: steadier than the ratios on a noisy machine.
+    doc["observer_cpu_us_per_request"] = round3(median(process_us) + median(store_us));
+    doc["observer_process_us"] = round3(median(process_us));
+    doc["observer_store_us"] = round3(median(store_us));
+    doc["dropped_on"] = dropped;
     doc["rounds"] = o.rounds;
     if (o.duration.empty() || o.requests_given) doc["requests"] = std::stoull(o.requests);
     if (!o.duration.empty()) doc["duration_s"] = std::stod(o.duration);

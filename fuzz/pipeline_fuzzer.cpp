@@ -7,15 +7,17 @@
 //            truncated, bit5 max_mutations=3, bit6 preset client id
 //            [1] HTTP status (index into a table)  [2] resolution of trace conflicts  [3] preset request id
 //
-// Properties: never throws or reports an internal error; ids are fresh, unique ULIDs; counts
+// Properties: the pull-index parser agrees with json::parse plus stripping; never throws or reports an internal error; ids are fresh, unique ULIDs; counts
 // match the mutation rows; each stored body is byte-for-byte the input, the redacted
 // re-serialization (valid JSON), scrubbed (flagged) or dropped (flagged) — never raw invalid
 // text; no stored document (bodies, payloads, states, server states, rejection data, diffs)
 // holds a value under a sensitive key other than the marker; sensitive headers are masked.
 #include <set>
 
+#include "detail/json.hpp"
 #include "fuzz_common.hpp"
 #include "pipeline.hpp"
+#include "support/pull_index_reference.hpp"
 
 using namespace tether;
 namespace tf = tether::fuzz;
@@ -162,6 +164,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         ex.traces.push_back(std::move(t));
     }
     const Exchange in = ex;  // what the host handed over, for the oracles
+
+    // The pull-index parser is json::parse plus erasing the snapshots' payloads: same
+    // document, same count, same failure at the same place.
+    {
+        ParseFailure want_failure, got_failure;
+        auto want = detail::try_parse(in.response_body, &want_failure);
+        std::size_t stripped = 0;
+        auto got = detail::try_parse_pull_index(in.response_body, &got_failure, {}, stripped);
+        FUZZ_CHECK(want.has_value() == got.has_value(), "pull index parse disagrees on validity");
+        if (want) {
+            FUZZ_CHECK(stripped == test::strip_snapshot_payloads(*want), "pull index parse: stripped count");
+            FUZZ_CHECK(*got == *want, "pull index parse: another document");
+        } else {
+            FUZZ_CHECK(got_failure.offset == want_failure.offset && got_failure.message == want_failure.message,
+                       "pull index parse: failure " + got_failure.message + " at " + std::to_string(got_failure.offset) +
+                           ", json::parse: " + want_failure.message + " at " + std::to_string(want_failure.offset));
+        }
+    }
 
     detail::Pipeline pipeline(redactor, ids, clock, options);
     CapturedRequest out = pipeline.process(std::move(ex));

@@ -95,7 +95,9 @@ public:
             return std::nullopt;
         }
         ParseFailure f;
-        auto doc = try_parse(raw, &f, sp);
+        // Payloads left out are never built, walked by the redactor nor written: most of a pull's cost.
+        std::size_t stripped = 0;
+        auto doc = strip_snapshot_payloads ? try_parse_pull_index(raw, &f, sp, stripped) : try_parse(raw, &f, sp);
         if (!doc) {
             if (truncated) f.message += " (body was truncated to recorder.max_body_bytes)";
             failure = f;
@@ -115,8 +117,6 @@ public:
             }
             return std::nullopt;
         }
-        // Payloads left out are never walked by the redactor nor written: most of a pull's cost.
-        const std::size_t stripped = strip_snapshot_payloads ? strip_payloads(*doc) : 0;
         std::vector<std::string> paths;
         redact_value(*doc, redactor_, paths);
         if (paths.empty() && stripped == 0) {
@@ -130,18 +130,6 @@ public:
                  std::to_string(stripped) + " snapshot payload(s) not stored (recorder.pull_payloads is \"index\"; "
                  "\"full\" keeps them)", false);
         return doc;
-    }
-
-    // Removes `payload` from every object of `snapshots`; returns how many were removed.
-    static std::size_t strip_payloads(json::value& doc) {
-        auto* o = doc.if_object();
-        if (!o) return 0;
-        auto* snapshots = o->if_contains("snapshots");
-        if (!snapshots || !snapshots->is_array()) return 0;
-        std::size_t removed = 0;
-        for (auto& snap : snapshots->get_array())
-            if (auto* s = snap.if_object()) removed += s->erase("payload");
-        return removed;
     }
 
     // Host-provided JSON (trace states): parse, redact; invalid text is noted and not stored.
@@ -413,9 +401,14 @@ void parse_pull(Processor& p, const json::value* request, const json::value* res
             p.note("response", "/snapshots", std::string("expected an array, got ") + kind_name(*s), false);
         } else {
             req.snapshots = static_cast<std::uint32_t>(s->get_array().size());
+            // A pull brings hundreds of snapshots of a few models: skip repeats while the list
+            // is short (finish() sorts and dedupes anyway, so a body of many models stays linear).
             for (const auto& snap : s->get_array())
                 if (snap.is_object())
-                    if (auto model = get_string(snap.get_object(), "model")) req.models.emplace_back(*model);
+                    if (auto model = get_string(snap.get_object(), "model"))
+                        if (req.models.size() >= 32 ||
+                            std::find(req.models.begin(), req.models.end(), *model) == req.models.end())
+                            req.models.emplace_back(*model);
         }
     } else {
         p.note("response", "/snapshots", "missing; expected an array", false);

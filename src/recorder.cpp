@@ -1,6 +1,12 @@
 #include "tether/recorder.hpp"
 
 #include <algorithm>
+#include <ctime>
+#include <cstdlib>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include "recorder_impl.hpp"
 
@@ -17,6 +23,13 @@ const char* to_string(DropReason r) noexcept {
 }
 
 namespace {
+// CPU time of the calling thread; a syscall, so it is sampled once per batch.
+std::uint64_t thread_cpu_us() noexcept {
+    timespec ts{};
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000u + static_cast<std::uint64_t>(ts.tv_nsec) / 1000u;
+}
+
 RetentionPolicy policy_of(const RetentionConfig& r) {
     RetentionPolicy p;
     p.max_age_us = static_cast<Micros>(r.max_age.count()) * 3600 * 1'000'000;
@@ -126,6 +139,8 @@ bool Recorder::Impl::record(Exchange&& ex) noexcept {
 // Stage 1: take a batch off the queue and turn it into records. Runs concurrently with
 // stage 2 writing the previous batch, so parsing costs no storage throughput.
 void Recorder::Impl::process_loop() noexcept {
+    if (const char* n = std::getenv("TETHER_NICE")) setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), std::atoi(n));
+    if (std::getenv("TETHER_IDLE")) { sched_param sp{}; pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp); }
     std::vector<Exchange> taken;
     for (;;) {
         taken.clear();
@@ -168,6 +183,8 @@ void Recorder::Impl::process_loop() noexcept {
         }
         handoff_ = std::move(batch);
         handoff_cv_.notify_all();
+        lock.unlock();
+        process_cpu_us_.store(thread_cpu_us(), std::memory_order_relaxed);
     }
     std::lock_guard<std::mutex> lock(mutex_);
     processor_exited_ = true;
@@ -176,6 +193,8 @@ void Recorder::Impl::process_loop() noexcept {
 
 // Stage 2: write processed batches (with retries) and run retention between them.
 void Recorder::Impl::store_loop() noexcept {
+    if (const char* n = std::getenv("TETHER_NICE")) setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), std::atoi(n));
+    if (std::getenv("TETHER_IDLE")) { sched_param sp{}; pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp); }
     for (;;) {
         std::optional<Processed> batch;
         {
@@ -198,6 +217,7 @@ void Recorder::Impl::store_loop() noexcept {
             settle(batch->requests.size());
         }
         prune_some(!batch);
+        store_cpu_us_.store(thread_cpu_us(), std::memory_order_relaxed);
     }
     std::lock_guard<std::mutex> lock(mutex_);
     writer_exited_ = true;
@@ -376,6 +396,8 @@ RecorderStats Recorder::Impl::stats() const noexcept {
     s.batches = batches_.load();
     s.storage_errors = storage_errors_.load();
     s.pruned = pruned_.load();
+    s.process_cpu_us = process_cpu_us_.load(std::memory_order_relaxed);
+    s.store_cpu_us = store_cpu_us_.load(std::memory_order_relaxed);
     return s;
 }
 

@@ -91,6 +91,7 @@ private:
     std::atomic<bool> abandon_{false};    // shutdown timed out: stop retrying
     std::atomic<std::uint64_t> offered_{0}, written_{0}, truncated_{0}, batches_{0}, storage_errors_{0}, pruned_{0};
     std::array<std::atomic<std::uint64_t>, 4> dropped_{};
+    std::atomic<std::uint64_t> process_cpu_us_{0}, store_cpu_us_{0};  // each set by its own thread
     Micros next_prune_us_ = 0;
     bool prune_backlog_ = false;  // a request prune is in progress across batches
     std::thread processor_;  // stage 1: parse, redact, diff

@@ -1,6 +1,8 @@
 #include "tether/redactor.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 
 #include "detail/json.hpp"
 #include "detail/redact.hpp"
@@ -155,22 +157,51 @@ void scrub_keys(json::object& o, const Redactor& r, const Step* at, std::vector<
     o = std::move(out);
 }
 
-void redact(json::value& v, const Redactor& r, const Step* at, std::vector<std::string>& paths) {
+// Documents repeat a few keys many times (a pull's snapshots: the same three keys two
+// hundred times), so the redactor's verdict on short keys is remembered for one walk.
+class KeyMemo {
+public:
+    explicit KeyMemo(const Redactor& r) : r_(r) {}
+    bool sensitive(std::string_view key) {
+        if (key.size() > max_len) return r_.is_sensitive_key(key);
+        for (std::size_t i = 0; i < used_; ++i)
+            if (entries_[i].len == key.size() && std::memcmp(entries_[i].key, key.data(), key.size()) == 0)
+                return entries_[i].sensitive;
+        Entry& e = entries_[used_ < entries_.size() ? used_++ : next_++ % entries_.size()];
+        e.len = static_cast<std::uint8_t>(key.size());
+        std::memcpy(e.key, key.data(), key.size());
+        e.sensitive = r_.is_sensitive_key(key);
+        return e.sensitive;
+    }
+
+private:
+    static constexpr std::size_t max_len = 32;
+    struct Entry {
+        char key[max_len];
+        std::uint8_t len;
+        bool sensitive;
+    };
+    const Redactor& r_;
+    std::array<Entry, 16> entries_{};
+    std::size_t used_ = 0, next_ = 0;
+};
+
+void redact(json::value& v, const Redactor& r, KeyMemo& memo, const Step* at, std::vector<std::string>& paths) {
     if (auto* o = v.if_object()) {
         scrub_keys(*o, r, at, paths);
         for (auto& kv : *o) {
             Step step{at, kv.key(), 0, false};
-            if (r.is_sensitive_key(kv.key())) {
+            if (memo.sensitive(kv.key())) {
                 kv.value() = json::string_view(r.marker());
                 paths.push_back(pointer_of(&step));
             } else {
-                redact(kv.value(), r, &step, paths);
+                redact(kv.value(), r, memo, &step, paths);
             }
         }
     } else if (auto* a = v.if_array()) {
         for (std::size_t i = 0; i < a->size(); ++i) {
             Step step{at, {}, i, true};
-            redact((*a)[i], r, &step, paths);
+            redact((*a)[i], r, memo, &step, paths);
         }
     } else if (auto* s = v.if_string()) {
         std::string clean;
@@ -181,7 +212,8 @@ void redact(json::value& v, const Redactor& r, const Step* at, std::vector<std::
 }  // namespace
 
 void redact_value(json::value& v, const Redactor& redactor, std::vector<std::string>& paths) {
-    redact(v, redactor, nullptr, paths);
+    KeyMemo memo(redactor);
+    redact(v, redactor, memo, nullptr, paths);
 }
 
 }  // namespace detail

@@ -353,6 +353,10 @@ std::string to_openmetrics(const TelemetryCounters::Snapshot& c, const RecorderS
     sample(out, "tether_recorder_storage_errors_total", r.storage_errors);
     family(out, "tether_recorder_pruned_total", "counter", "Stored requests deleted by retention.");
     sample(out, "tether_recorder_pruned_total", r.pruned);
+    family(out, "tether_recorder_cpu_seconds_total", "counter",
+           "CPU time of the recorder's threads, by stage (process: parse, redact, diff; store: writes, retention).");
+    out += "tether_recorder_cpu_seconds_total{stage=\"process\"} " + number(r.process_cpu_us / 1e6) + "\n";
+    out += "tether_recorder_cpu_seconds_total{stage=\"store\"} " + number(r.store_cpu_us / 1e6) + "\n";
     family(out, "tether_recorder_queue_items", "gauge", "Exchanges waiting in the recorder queue.");
     sample(out, "tether_recorder_queue_items", r.queued);
     family(out, "tether_recorder_queue_bytes", "gauge", "Memory held by queued exchanges.", "bytes");
@@ -423,7 +427,8 @@ std::string to_json(const MetricsDocument& d) {
             {"shutdown", r.dropped_shutdown}}},
           {"storage_errors", r.storage_errors},
           {"truncated", r.truncated},
-          {"pruned", r.pruned}}},
+          {"pruned", r.pruned},
+          {"cpu_seconds", {{"process", round3(r.process_cpu_us / 1e6)}, {"store", round3(r.store_cpu_us / 1e6)}}}}},
     };
     return detail::to_text(doc);
 }

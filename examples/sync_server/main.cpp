@@ -275,9 +275,11 @@ int main(int argc, char** argv) {
         if (!recorder.flush(std::chrono::seconds(10)))
             std::fprintf(stderr, "tether-example-server: the recorder did not drain within 10 s\n");
         const auto s = recorder.stats();
-        std::fprintf(stderr, "tether-example-server: recorded %llu exchanges (%llu written, %llu dropped)\n",
+        std::fprintf(stderr,
+                     "tether-example-server: recorded %llu exchanges (%llu written, %llu dropped); "
+                     "observer CPU %.3f s processing, %.3f s storing\n",
                      static_cast<unsigned long long>(s.offered), static_cast<unsigned long long>(s.written),
-                     static_cast<unsigned long long>(s.dropped));
+                     static_cast<unsigned long long>(s.dropped), s.process_cpu_us / 1e6, s.store_cpu_us / 1e6);
         observer.reset();  // stops the writer thread
     }
     std::fprintf(stderr, "tether-example-server: stopped\n");

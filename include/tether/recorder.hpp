@@ -43,6 +43,10 @@ struct RecorderStats {
     std::uint64_t batches = 0;      ///< committed transactions
     std::uint64_t storage_errors = 0;  ///< failed write attempts (each retry counts)
     std::uint64_t pruned = 0;       ///< requests removed by retention
+    /// CPU time the recorder's own threads used since start: what observing costs the host.
+    /// `process` parses, redacts and diffs; `store` writes to storage and runs retention.
+    std::uint64_t process_cpu_us = 0;
+    std::uint64_t store_cpu_us = 0;
 };
 
 /// Called on the writer thread after each committed batch with the requests just stored

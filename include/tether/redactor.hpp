@@ -17,6 +17,7 @@ class Redactor {
 public:
     virtual ~Redactor() = default;
     /// True when the value under this object key (or header name) must not be stored.
+    /// Must depend on the key alone: answers are remembered while a document is redacted.
     virtual bool is_sensitive_key(std::string_view key) const noexcept = 0;
     /// Replacement written in place of a redacted value (stored as a JSON string).
     virtual const std::string& marker() const noexcept = 0;

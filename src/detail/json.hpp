@@ -26,6 +26,11 @@ inline constexpr std::size_t max_json_depth = 64;
 std::optional<json::value> try_parse(std::string_view text, ParseFailure* failure,
                                      json::storage_ptr sp = {}, std::size_t max_depth = max_json_depth);
 
+/// try_parse of a pull response, then `payload` erased from every object of the root's
+/// `snapshots` array, but the payloads are only scanned, never built (pull_index.cpp).
+/// Same document, same failures as try_parse; `stripped` = snapshots that lost a payload.
+std::optional<json::value> try_parse_pull_index(std::string_view text, ParseFailure* failure, json::storage_ptr sp,
+                                                std::size_t& stripped);
 /// Parse or throw JsonError with position.
 json::value parse_or_throw(std::string_view text);
 

@@ -871,6 +871,9 @@ function defineChecks(ctx) {
         const rec = await readKv(page, 'Recorder');
         assert.equal(rec.Written, fmt.num(m.recorder.written), `${w}: recorder written`);
         assert.equal(rec.Dropped, fmt.num(m.recorder.dropped), `${w}: recorder dropped`);
+        // The recorder's own CPU keeps growing, so only its shape is compared.
+        assert.ok(m.recorder.cpu_seconds.process > 0 && m.recorder.cpu_seconds.store > 0, `${w}: recorder cpu_seconds`);
+        assert.match(rec['Recorder CPU'], /^\d+\.\d s · [\d,]+ µs per exchange$/, `${w}: recorder CPU`);
         // Whatever the window, the strip shows the 288 five-minute cells of the last 24 h.
         assert.equal(await page.locator('#main .strip .cell').count(), 288, `${w}: health cells`);
       }

@@ -47,6 +47,16 @@ TEST_CASE("openmetrics: process counters, histogram and recorder state", "[telem
     CHECK_THAT(text, Catch::Contains("tether_request_duration_seconds_count 31\n"));
     CHECK_THAT(text, Catch::Contains("tether_recorder_dropped_total{reason=\"queue_full\"} 0\n"));
     CHECK_THAT(text, Catch::Contains("tether_recorder_queue_items 0\n"));
+    // What observing cost: both recorder threads have done work by now.
+    const auto stats = obs->recorder().stats();
+    CHECK(stats.process_cpu_us > 0);
+    CHECK(stats.store_cpu_us > 0);
+    for (const char* stage : {"process", "store"}) {
+        const std::string name = std::string("tether_recorder_cpu_seconds_total{stage=\"") + stage + "\"} ";
+        const auto at = text.find(name);
+        REQUIRE(at != std::string::npos);
+        CHECK(std::strtod(text.c_str() + at + name.size(), nullptr) > 0);
+    }
     CHECK(text.size() > 6);
     CHECK(text.substr(text.size() - 6) == "# EOF\n");
 }

@@ -185,4 +185,10 @@ TEST_CASE("telemetry: windows parse and the metrics JSON has the documented fiel
     CHECK(v["top_clients"].as_array()[0].as_object()["client_id"] == "c1");
     CHECK(v["recorder"].as_object()["dropped_by_reason"].as_object()["queue_full"] == 4);
     for (const char* key : {"queued", "written", "dropped"}) CHECK(v["recorder"].as_object().contains(key));
+    d.recorder.process_cpu_us = 1'234'567;
+    d.recorder.store_cpu_us = 2'600;
+    v = boost::json::parse(to_json(d)).as_object();
+    const auto& cpu = v["recorder"].as_object()["cpu_seconds"].as_object();
+    CHECK(cpu.at("process").as_double() == Approx(1.235));
+    CHECK(cpu.at("store").as_double() == Approx(0.003));
 }

@@ -65,6 +65,16 @@ function topClients(doc) {
   ], rows, { empty: 'No requests in this window', caption: 'Top clients by requests' }));
 }
 
+// What observing costs this process: CPU of the recorder's two threads since start, and per
+// stored exchange (the figure to compare with a request's own time).
+function recorderCpu(r) {
+  const cpu = r.cpu_seconds || {};
+  const total = (cpu.process || 0) + (cpu.store || 0);
+  const per = r.written > 0 ? ` · ${num(Math.round((total * 1e6) / r.written))} µs per exchange` : '';
+  return h('span', { title: `processing ${cpu.process || 0} s, storing ${cpu.store || 0} s` },
+    `${total.toFixed(1)} s${per}`);
+}
+
 function recorder(doc) {
   const r = doc.recorder || {};
   const by = r.dropped_by_reason || {};
@@ -79,6 +89,7 @@ function recorder(doc) {
       ['Dropped', r.dropped > 0 ? h('span', { class: 'tone-bad', text: num(r.dropped) }) : num(r.dropped)],
       ['Storage errors', r.storage_errors > 0 ? h('span', { class: 'tone-warn', text: num(r.storage_errors) }) : num(r.storage_errors)],
       ['Truncated bodies', num(r.truncated)],
+      ['Recorder CPU', recorderCpu(r)],
     ], 'kv-grid'),
     table([
       { label: 'Drop reason', cell: (x) => x[1] },
