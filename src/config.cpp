@@ -166,6 +166,7 @@ Config Config::from_json(std::string_view text, std::string_view source) {
                                 x, q, {{"index", PullPayloads::index}, {"full", PullPayloads::full}});
                         })
                     .on("batch_max_items", set_uint(r.batch_max_items, 1))
+                    .on("batch_max_bytes", set_uint(r.batch_max_bytes, 1))
                     .on("batch_max_delay_ms", set_ms(r.batch_max_delay, 1))
                     .on("retry_initial_ms", set_ms(r.retry_initial, 1))
                     .on("retry_max_ms", set_ms(r.retry_max, 1))
@@ -282,6 +283,7 @@ void Config::validate() const {
     if (recorder.max_mutations_per_request == 0)
         throw ConfigError("recorder.max_mutations_per_request", "an integer >= 1");
     if (recorder.batch_max_items == 0) throw ConfigError("recorder.batch_max_items", "an integer >= 1");
+    if (recorder.batch_max_bytes == 0) throw ConfigError("recorder.batch_max_bytes", "an integer >= 1");
     if (recorder.batch_max_delay.count() <= 0) throw ConfigError("recorder.batch_max_delay_ms", "an integer >= 1");
     if (recorder.retry_max_attempts < 1) throw ConfigError("recorder.retry_max_attempts", "an integer >= 1");
     if (recorder.retry_initial.count() <= 0) throw ConfigError("recorder.retry_initial_ms", "an integer >= 1");
@@ -323,6 +325,7 @@ std::string Config::to_json() const {
           {"max_mutations_per_request", recorder.max_mutations_per_request},
           {"pull_payloads", pull_payloads_name(recorder.pull_payloads)},
           {"batch_max_items", recorder.batch_max_items},
+          {"batch_max_bytes", recorder.batch_max_bytes},
           {"batch_max_delay_ms", recorder.batch_max_delay.count()},
           {"retry_initial_ms", recorder.retry_initial.count()},
           {"retry_max_ms", recorder.retry_max.count()},

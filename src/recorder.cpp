@@ -130,7 +130,8 @@ bool Recorder::Impl::record(Exchange&& ex) noexcept {
         queued_bytes_ += size;
         ++accepted_seq_;
         // Waking the writer costs a syscall; only do it when a batch is ready or someone waits.
-        wake = queue_.size() == cfg.batch_max_items || flush_waiters_ > 0;
+        wake = queue_.size() == cfg.batch_max_items ||
+               (queued_bytes_ >= cfg.batch_max_bytes && queued_bytes_ - size < cfg.batch_max_bytes) || flush_waiters_ > 0;
     }
     if (wake) writer_cv_.notify_one();
     return true;
@@ -147,7 +148,7 @@ void Recorder::Impl::process_loop() noexcept {
         {
             std::unique_lock<std::mutex> lock(mutex_);
             auto ready = [&] {
-                return stopping_ || queue_.size() >= cfg.batch_max_items ||
+                return stopping_ || queue_.size() >= cfg.batch_max_items || queued_bytes_ >= cfg.batch_max_bytes ||
                        ((flush_waiters_ > 0 || blocked_producers_ > 0) && !queue_.empty());
             };
             if (!ready()) {
@@ -156,12 +157,15 @@ void Recorder::Impl::process_loop() noexcept {
                 writer_cv_.wait_for(lock, cfg.batch_max_delay, ready);
             }
             if (stopping_ && queue_.empty()) break;
-            std::size_t n = std::min(queue_.size(), cfg.batch_max_items);
-            for (std::size_t i = 0; i < n; ++i) {
-                queued_bytes_ -= queue_.front().byte_size();
+            std::size_t bytes = 0;
+            while (!queue_.empty() && taken.size() < cfg.batch_max_items && bytes < cfg.batch_max_bytes) {
+                const std::size_t b = queue_.front().byte_size();
+                bytes += b;
+                queued_bytes_ -= b;
                 taken.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             }
+            const std::size_t n = taken.size();
             in_flight_ += n;
             if (blocked_producers_ > 0 && n > 0) space_cv_.notify_all();
         }

@@ -53,6 +53,33 @@ TEST_CASE("recorder: records, flushes and counts", "[recorder]") {
     check_accounting(s);
 }
 
+TEST_CASE("recorder: a batch is full at batch_max_items or at batch_max_bytes, whichever comes first", "[recorder]") {
+    Config c;
+    c.recorder.batch_max_items = 100;
+    c.recorder.batch_max_delay = 10s;  // only a full batch (or flush) starts a write
+    SECTION("bytes") {
+        c.recorder.batch_max_bytes = 250'000;
+        Rig rig(c);
+        for (int i = 0; i < 10; ++i) {
+            auto ex = test::sample_push("c", 1, i);
+            ex.response_body.append(100'000, ' ');  // ~100 KB each: three make a batch
+            CHECK(rig.rec().record(std::move(ex)));
+        }
+        REQUIRE(rig.rec().flush(10s));
+        const auto s = rig.rec().stats();
+        CHECK(s.written == 10);
+        CHECK(s.batches >= 4);  // at most three exchanges per transaction
+    }
+    SECTION("items") {
+        c.recorder.batch_max_items = 5;
+        Rig rig(c);
+        for (int i = 0; i < 5; ++i) CHECK(rig.rec().record(test::sample_push("c", 1, i)));
+        // The fifth exchange fills the batch and wakes the writer: no flush, no 10 s delay.
+        REQUIRE(test::eventually([&] { return rig.rec().stats().written == 5; }, 10s));
+        CHECK(rig.rec().stats().batches == 1);
+    }
+}
+
 TEST_CASE("recorder: drop_newest overflow keeps offered == written + dropped exactly", "[recorder]") {
     Config c;
     c.recorder.queue_max_items = 8;
