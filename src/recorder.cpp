@@ -178,6 +178,8 @@ void Recorder::Impl::process_loop() noexcept {
         } catch (const std::exception& e) {  // out of memory: store the requests without telemetry
             report(ErrorSource::pipeline, std::string("telemetry rollup failed: ") + e.what(), 0, false, 0);
         }
+        // Sampled before the hand-off, so that once flush() returns the stats include this batch.
+        process_cpu_us_.store(thread_cpu_us(), std::memory_order_relaxed);
         std::unique_lock<std::mutex> lock(mutex_);
         handoff_cv_.wait(lock, [&] { return !handoff_ || abandon_.load(); });
         if (abandon_.load()) {  // shutdown gave up: nobody will write this batch
@@ -187,8 +189,6 @@ void Recorder::Impl::process_loop() noexcept {
         }
         handoff_ = std::move(batch);
         handoff_cv_.notify_all();
-        lock.unlock();
-        process_cpu_us_.store(thread_cpu_us(), std::memory_order_relaxed);
     }
     std::lock_guard<std::mutex> lock(mutex_);
     processor_exited_ = true;
@@ -214,6 +214,7 @@ void Recorder::Impl::store_loop() noexcept {
         }
         if (batch) {
             Tally t = write_with_retry(*batch);
+            store_cpu_us_.store(thread_cpu_us(), std::memory_order_relaxed);  // before settle(), as above
             std::lock_guard<std::mutex> lock(mutex_);
             // Counted under the lock with settle(), so stats() never sees an exchange twice.
             written_.fetch_add(t.written, std::memory_order_relaxed);

@@ -45,7 +45,7 @@ struct RecorderConfig {
     PullPayloads pull_payloads = PullPayloads::index;
     /// A storage transaction's cost is mostly per page it touches, and every table index
     /// touches a few pages per transaction whatever its size: big batches are the cheapest
-    /// way to record (256 → 1024 exchanges cut the writer's CPU per exchange by ~13 %).
+    /// way to record (256 → 1024 exchanges cut the writer's CPU per exchange by ~15 %).
     std::size_t batch_max_items = 1024;      ///< exchanges per storage transaction
     std::size_t batch_max_bytes = 16u << 20;  ///< queued bytes that make a full batch
     std::chrono::milliseconds batch_max_delay{200};  ///< max wait before a partial batch is written
