@@ -2,11 +2,6 @@
 
 #include <algorithm>
 #include <ctime>
-#include <cstdlib>
-#include <sys/resource.h>
-#include <unistd.h>
-#include <pthread.h>
-#include <sched.h>
 
 #include "recorder_impl.hpp"
 
@@ -140,8 +135,6 @@ bool Recorder::Impl::record(Exchange&& ex) noexcept {
 // Stage 1: take a batch off the queue and turn it into records. Runs concurrently with
 // stage 2 writing the previous batch, so parsing costs no storage throughput.
 void Recorder::Impl::process_loop() noexcept {
-    if (const char* n = std::getenv("TETHER_NICE")) setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), std::atoi(n));
-    if (std::getenv("TETHER_IDLE")) { sched_param sp{}; pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp); }
     std::vector<Exchange> taken;
     for (;;) {
         taken.clear();
@@ -197,8 +190,6 @@ void Recorder::Impl::process_loop() noexcept {
 
 // Stage 2: write processed batches (with retries) and run retention between them.
 void Recorder::Impl::store_loop() noexcept {
-    if (const char* n = std::getenv("TETHER_NICE")) setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), std::atoi(n));
-    if (std::getenv("TETHER_IDLE")) { sched_param sp{}; pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp); }
     for (;;) {
         std::optional<Processed> batch;
         {

@@ -35,14 +35,18 @@ std::optional<json::value> try_parse(std::string_view text, ParseFailure* failur
     if (!ec) p.finish(ec);
     if (!ec && !p.done()) ec = json::error::incomplete;
     if (ec) {
-        if (failure) {
-            failure->message = ec.message();
-            failure->offset = consumed;
-            line_column(text, consumed, failure->line, failure->column);
-        }
+        describe_failure(text, consumed, ec, failure);
         return std::nullopt;
     }
     return p.release();
+}
+
+void describe_failure(std::string_view text, std::size_t consumed, const boost::system::error_code& ec,
+                      ParseFailure* failure) {
+    if (!failure) return;
+    failure->message = ec.message();
+    failure->offset = consumed;
+    line_column(text, consumed, failure->line, failure->column);
 }
 
 json::value parse_or_throw(std::string_view text) {

@@ -34,6 +34,9 @@ std::optional<json::value> try_parse_pull_index(std::string_view text, ParseFail
 /// Parse or throw JsonError with position.
 json::value parse_or_throw(std::string_view text);
 
+/// Fills `*failure` (may be null) for a parse stopped by `ec` after `consumed` bytes.
+void describe_failure(std::string_view text, std::size_t consumed, const boost::system::error_code& ec,
+                      ParseFailure* failure);
 /// 1-based line and column of a byte offset.
 void line_column(std::string_view text, std::size_t offset, std::size_t& line, std::size_t& column) noexcept;
 

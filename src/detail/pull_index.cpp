@@ -185,11 +185,7 @@ std::optional<json::value> try_parse_pull_index(std::string_view text, ParseFail
     if (!ec && consumed < text.size()) ec = json::error::extra_data;
     if (!ec && !p.done()) ec = json::error::incomplete;
     if (ec) {
-        if (failure) {
-            failure->message = ec.message();
-            failure->offset = consumed;
-            line_column(text, consumed, failure->line, failure->column);
-        }
+        describe_failure(text, consumed, ec, failure);
         return std::nullopt;
     }
     stripped = p.handler().stripped();

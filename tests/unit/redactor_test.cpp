@@ -84,6 +84,42 @@ TEST_CASE("redactor: nested objects and arrays, whole values replaced, paths rec
         CHECK(out.text.find(leaked) == std::string::npos);
 }
 
+TEST_CASE("redactor: many repeated and distinct keys (verdicts remembered per document) stay exact", "[redactor]") {
+    // 40 distinct keys, more than the walk remembers at once, in three rounds: every verdict,
+    // remembered, evicted or recomputed, must be the redactor's own. Long keys are never remembered.
+    KeyRedactor r;
+    const std::string long_key(40, 'x');
+    json::array rows;
+    std::vector<std::string> want_paths;
+    for (int round = 0; round < 3; ++round) {
+        json::object row;
+        for (int k = 0; k < 40; ++k) {
+            const std::string key = (k % 5 == 0 ? "session_token_" : "field_") + std::to_string(k);
+            row[key] = "v" + std::to_string(k);
+            if (k % 5 == 0) want_paths.push_back("/" + std::to_string(round) + "/" + key);
+        }
+        row[long_key] = "kept";
+        row[long_key + "password"] = "gone";
+        want_paths.push_back("/" + std::to_string(round) + "/" + long_key + "password");
+        rows.push_back(std::move(row));
+    }
+    auto out = redact_json(r, detail::to_text(rows));
+    std::sort(want_paths.begin(), want_paths.end());
+    auto got_paths = out.paths;
+    std::sort(got_paths.begin(), got_paths.end());
+    CHECK(got_paths == want_paths);
+    auto doc = json::parse(out.text);
+    for (int round = 0; round < 3; ++round) {
+        const auto& row = doc.at(static_cast<std::size_t>(round)).as_object();
+        for (int k = 0; k < 40; ++k) {
+            const std::string key = (k % 5 == 0 ? "session_token_" : "field_") + std::to_string(k);
+            CHECK(row.at(key) == (k % 5 == 0 ? json::value("[REDACTED]") : json::value("v" + std::to_string(k))));
+        }
+        CHECK(row.at(long_key) == "kept");
+        CHECK(row.at(long_key + "password") == "[REDACTED]");
+    }
+}
+
 TEST_CASE("redactor: paths escape ~ and / (RFC 6901)", "[redactor]") {
     KeyRedactor r;
     auto out = redact_json(r, R"({"a/b":{"x~y":[{"my/token":"s"}]},"~":{"secret~1":"s"},"":{"password":"s"}})");

@@ -966,7 +966,7 @@ private:
         if (&db == &writer_) db.execAndGet("PRAGMA journal_mode = WAL");  // persistent; memory DBs keep "memory"
         db.exec("PRAGMA synchronous = NORMAL");
         db.exec("PRAGMA foreign_keys = ON");
-        // The writer touches the requests table and six indexes per stored request; with
+        // The writer touches the requests table and its nine indexes per stored request; with
         // SQLite's 2 MB default it re-reads their pages from the OS on every batch.
         if (&db == &writer_) db.exec("PRAGMA cache_size = -16384");  // 16 MB
         if (options_.max_page_count > 0)
