@@ -29,10 +29,10 @@ public:
 
     bool on_object_begin(error_code&) {
         if (skip_begin()) return true;
-        frames_.push_back({Role::other, true, 0, false});
-        Frame& f = frames_.back();
-        if (frames_.size() == 1) f.role = Role::root;
-        else if (parent().role == Role::snapshots) f.role = Role::snapshot;
+        const Role role = frames_.empty()                          ? Role::root
+                          : frames_.back().role == Role::snapshots ? Role::snapshot
+                                                                   : Role::other;
+        frames_.push_back({role, 0});
         return true;
     }
     bool on_object_end(std::size_t n, error_code&) {
@@ -46,8 +46,8 @@ public:
     }
     bool on_array_begin(error_code&) {
         if (skip_begin()) return true;
-        const bool snapshots = frames_.size() == 1 && frames_.back().role == Role::root && frames_.back().key_is_snapshots;
-        frames_.push_back({snapshots ? Role::snapshots : Role::other, false, 0, false});
+        const bool snapshots = frames_.size() == 1 && root_key_is_snapshots_;  // set only in a root object
+        frames_.push_back({snapshots ? Role::snapshots : Role::other, 0});
         return true;
     }
     bool on_array_end(std::size_t n, error_code&) {
@@ -76,9 +76,11 @@ public:
             ++f.skipped;
             skipping_ = true;  // the value that follows is scanned, not built
         } else {
-            f.key_is_snapshots = f.role == Role::root && key_ == "snapshots";
-            // The last "snapshots" member wins, as in json::parse: count only its payloads.
-            if (f.key_is_snapshots) stripped_ = 0;
+            if (f.role == Role::root) {
+                root_key_is_snapshots_ = key_ == "snapshots";
+                // The last "snapshots" member wins, as in json::parse: count only its payloads.
+                if (root_key_is_snapshots_) stripped_ = 0;
+            }
             st.push_key(key_);
         }
         key_.clear();
@@ -90,41 +92,23 @@ public:
         return true;
     }
     bool on_string(json::string_view s, std::size_t, error_code&) {
-        if (skip_scalar()) return true;
-        st.push_string(s);
-        value_done();
-        return true;
+        return scalar([&] { st.push_string(s); });
     }
     bool on_number_part(json::string_view, error_code&) { return true; }
     bool on_int64(std::int64_t i, json::string_view, error_code&) {
-        if (skip_scalar()) return true;
-        st.push_int64(i);
-        value_done();
-        return true;
+        return scalar([&] { st.push_int64(i); });
     }
     bool on_uint64(std::uint64_t u, json::string_view, error_code&) {
-        if (skip_scalar()) return true;
-        st.push_uint64(u);
-        value_done();
-        return true;
+        return scalar([&] { st.push_uint64(u); });
     }
     bool on_double(double d, json::string_view, error_code&) {
-        if (skip_scalar()) return true;
-        st.push_double(d);
-        value_done();
-        return true;
+        return scalar([&] { st.push_double(d); });
     }
     bool on_bool(bool b, error_code&) {
-        if (skip_scalar()) return true;
-        st.push_bool(b);
-        value_done();
-        return true;
+        return scalar([&] { st.push_bool(b); });
     }
     bool on_null(error_code&) {
-        if (skip_scalar()) return true;
-        st.push_null();
-        value_done();
-        return true;
+        return scalar([&] { st.push_null(); });
     }
     bool on_comment_part(json::string_view, error_code&) { return true; }
     bool on_comment(json::string_view, error_code&) { return true; }
@@ -136,12 +120,9 @@ private:
     enum class Role : std::uint8_t { root, snapshots, snapshot, other };
     struct Frame {
         Role role;
-        bool is_object;
-        std::size_t skipped;     // payload members left out of this object
-        bool key_is_snapshots;   // root only: the member being read is "snapshots"
+        std::size_t skipped;  // payload members left out of this object
     };
 
-    const Frame& parent() const { return frames_[frames_.size() - 2]; }
     // Keys are only inspected in the root and in snapshot objects; elsewhere they stream.
     bool buffers_key() const { return frames_.back().role == Role::root || frames_.back().role == Role::snapshot; }
 
@@ -156,18 +137,25 @@ private:
         if (--skip_depth_ == 0) skipping_ = false;
         return true;
     }
-    bool skip_scalar() {
-        if (!skipping_) return false;
-        if (skip_depth_ == 0) skipping_ = false;  // the payload itself was this scalar
+    // A scalar is pushed unless it lies in (or is) a skipped payload.
+    template <class Push>
+    bool scalar(Push push) {
+        if (skipping_) {
+            if (skip_depth_ == 0) skipping_ = false;  // the payload itself was this scalar
+            return true;
+        }
+        push();
+        value_done();
         return true;
     }
-    // A member's value is complete: the root's "snapshots" flag applies to one value only.
+    // A member's value is complete: the "snapshots" flag applies to one root member only.
     void value_done() {
-        if (!frames_.empty() && frames_.back().role == Role::root) frames_.back().key_is_snapshots = false;
+        if (frames_.size() == 1) root_key_is_snapshots_ = false;
     }
 
     std::vector<Frame> frames_;
     std::string key_;
+    bool root_key_is_snapshots_ = false;  // the root member being read is "snapshots"
     bool skipping_ = false;
     std::size_t skip_depth_ = 0;
     std::size_t stripped_ = 0;
