@@ -46,6 +46,14 @@ TEST_CASE("observer: the builder validates the config", "[observer][config]") {
     } catch (const ConfigError& e) {
         CHECK(e.path() == "recorder.batch_max_items");
     }
+    c.recorder.batch_max_items = 1;
+    c.recorder.batch_max_bytes = 0;  // would make every batch empty
+    try {
+        Observer::builder().config(c).build();
+        FAIL("expected ConfigError");
+    } catch (const ConfigError& e) {
+        CHECK(e.path() == "recorder.batch_max_bytes");
+    }
     auto obs = Observer::builder().build();  // all defaults: memory storage
     CHECK(obs->storage().describe() == "memory");
     CHECK(obs->config().instance == "default");

@@ -32,7 +32,7 @@ TEST_CASE("config: defaults and a full document", "[config]") {
     Config c = Config::from_json(R"({
       "instance": "eu-1",
       "recorder": {"queue_max_items": 5, "queue_max_bytes": 1000, "overflow": "block", "block_timeout_ms": 3,
-                   "max_body_bytes": 64, "batch_max_items": 2, "batch_max_delay_ms": 7, "retry_initial_ms": 1,
+                   "max_body_bytes": 64, "batch_max_items": 2, "batch_max_bytes": 4096, "batch_max_delay_ms": 7, "retry_initial_ms": 1,
                    "retry_max_ms": 4, "retry_max_attempts": 9, "shutdown_timeout_ms": 100,
                    "pull_payloads": "full"},
       "redaction": {"keys": ["pin"], "extra_keys": ["ssn"], "marker": "***", "match": "exact", "invalid_body": "drop"},
@@ -45,6 +45,8 @@ TEST_CASE("config: defaults and a full document", "[config]") {
     CHECK(c.recorder.overflow == tether::OverflowPolicy::block);
     CHECK(c.recorder.block_timeout.count() == 3);
     CHECK(c.recorder.retry_max_attempts == 9);
+    CHECK(c.recorder.batch_max_bytes == 4096);
+    CHECK(d.recorder.batch_max_bytes == 16u << 20);
     CHECK(c.recorder.pull_payloads == tether::PullPayloads::full);
     CHECK(c.redaction.keys == std::vector<std::string>{"pin", "ssn"});
     CHECK(c.redaction.marker == "***");
@@ -107,6 +109,12 @@ TEST_CASE("config: unknown keys and wrong types name the key and what was expect
 
     e = error_of(R"({"recorder": {"retry_initial_ms": 100, "retry_max_ms": 10}})");
     CHECK(e.path() == "recorder.retry_max_ms");
+
+    for (const char* bad : {"0", "-5", "\"16MB\"", "1.5"}) {
+        e = error_of(std::string(R"({"recorder": {"batch_max_bytes": )") + bad + "}}");
+        CHECK(e.path() == "recorder.batch_max_bytes");
+        CHECK(e.expected() == "an integer >= 1");
+    }
 
     e = error_of(R"({"recorder": {"max_body_bytes": -1}})");
     CHECK(e.path() == "recorder.max_body_bytes");
