@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <set>
@@ -2203,11 +2204,53 @@ TEST_CASE("sqlite storage: WAL mode, and clear errors for unusable files", "[sto
     }
 }
 
+TEST_CASE("sqlite storage: a new file gets the configured page size, an existing file keeps its own",
+          "[storage][sqlite]") {
+    test::TempDir dir;
+    const auto page_size = [](const std::string& path) {
+        SQLite::Database db(path, SQLite::OPEN_READONLY);
+        return db.execAndGet("PRAGMA page_size").getInt();
+    };
+    {
+        auto st = open_sqlite_storage({dir.file("default.db")});
+        st->write_batch({simple_request(1, T0)});
+    }
+    CHECK(page_size(dir.file("default.db")) == SqliteOptions{}.page_size);
+    CHECK(SqliteOptions{}.page_size == 16384);
+
+    SqliteOptions small{dir.file("small.db")};
+    small.page_size = 4096;
+    open_sqlite_storage(small)->write_batch({simple_request(1, T0)});
+    CHECK(page_size(small.path) == 4096);
+    // Reopened with another page size: the file and its data stay as they are.
+    SqliteOptions big{small.path};
+    big.page_size = 65536;
+    auto st = open_sqlite_storage(big);
+    st->write_batch({simple_request(2, T0 + 1)});
+    CHECK(st->count_requests() == 2);
+    CHECK(page_size(small.path) == 4096);
+
+    for (int bad : {0, 256, 1000, 4095, 131072, -4096}) {
+        SqliteOptions o{dir.file("bad.db")};
+        o.page_size = bad;
+        try {
+            open_sqlite_storage(o);
+            FAIL("page_size " << bad << " was accepted");
+        } catch (const StorageError& e) {
+            CHECK_FALSE(e.transient());
+            CHECK_THAT(e.what(), Catch::Contains("page_size " + std::to_string(bad)) &&
+                                     Catch::Contains("power of two from 512 to 65536"));
+        }
+        CHECK_FALSE(std::filesystem::exists(o.path));  // refused before anything was created
+    }
+}
+
 TEST_CASE("sqlite storage: a full database fails the batch as a whole, transiently", "[storage][sqlite]") {
     test::TempDir dir;
     SqliteOptions o;
     o.path = dir.file("full.db");
-    o.max_page_count = 64;  // 256 KiB with 4 KiB pages
+    o.page_size = 4096;
+    o.max_page_count = 64;  // 256 KiB
     auto st = open_sqlite_storage(o);
     st->write_batch({simple_request(1, T0, "c1", 1)});
     std::vector<CapturedRequest> big;

@@ -192,7 +192,8 @@ TEST_CASE("faults: a full database drops with a reason, never blocks the host, a
     config.recorder.retry_max_attempts = 3;
     config.recorder.batch_max_items = 16;
     SqliteOptions options{path};
-    options.max_page_count = 400;  // 1.6 MB with 4 KiB pages: a disk that fills up quickly
+    options.page_size = 4096;
+    options.max_page_count = 400;  // 1.6 MB: a disk that fills up quickly
     auto observer = Observer::builder().config(config).storage(open_sqlite_storage(options)).build();
     auto& recorder = observer->recorder();
 

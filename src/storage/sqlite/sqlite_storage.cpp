@@ -463,7 +463,7 @@ Rollup read_rollup(SQLite::Statement& s, bool breakdowns = true) {
 class SqliteStorage final : public Storage {
 public:
     explicit SqliteStorage(const SqliteOptions& options)
-        : options_(options),
+        : options_(checked(options)),
           in_memory_(options.path.empty() || options.path == ":memory:"),
           writer_(open("open", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE)) {
         try {
@@ -953,6 +953,15 @@ private:
         return out;
     }
 
+    static const SqliteOptions& checked(const SqliteOptions& o) {
+        const int p = o.page_size;
+        if (p < 512 || p > 65'536 || (p & (p - 1)) != 0)
+            throw StorageError("sqlite: page_size " + std::to_string(p) +
+                                   " is not a power of two from 512 to 65536",
+                               false);
+        return o;
+    }
+
     SQLite::Database open(const char* what, int flags) const {
         try {
             return SQLite::Database(in_memory_ ? ":memory:" : options_.path, flags,
@@ -963,6 +972,8 @@ private:
     }
 
     void configure(SQLite::Database& db) {
+        // Only takes effect before the first table exists and the file turns to WAL mode.
+        if (&db == &writer_) db.exec("PRAGMA page_size = " + std::to_string(options_.page_size));
         if (&db == &writer_) db.execAndGet("PRAGMA journal_mode = WAL");  // persistent; memory DBs keep "memory"
         db.exec("PRAGMA synchronous = NORMAL");
         db.exec("PRAGMA foreign_keys = ON");
