@@ -170,12 +170,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     {
         ParseFailure want_failure, got_failure;
         auto want = detail::try_parse(in.response_body, &want_failure);
-        std::size_t stripped = 0;
-        auto got = detail::try_parse_pull_index(in.response_body, &got_failure, {}, stripped);
+        detail::PullIndex index;
+        auto got = detail::try_parse_pull_index(in.response_body, &got_failure, {}, index, &redactor);
         FUZZ_CHECK(want.has_value() == got.has_value(), "pull index parse disagrees on validity");
         if (want) {
-            FUZZ_CHECK(stripped == test::strip_snapshot_payloads(*want), "pull index parse: stripped count");
+            FUZZ_CHECK(index.stripped == test::strip_snapshot_payloads(*want), "pull index parse: stripped count");
             FUZZ_CHECK(*got == *want, "pull index parse: another document");
+            if (index.verbatim) {
+                const std::string problem = test::verbatim_problem(*index.verbatim, *want, redactor);
+                FUZZ_CHECK(problem.empty(), "pull index verbatim text: " + problem);
+            }
         } else {
             FUZZ_CHECK(got_failure.offset == want_failure.offset && got_failure.message == want_failure.message,
                        "pull index parse: failure " + got_failure.message + " at " + std::to_string(got_failure.offset) +

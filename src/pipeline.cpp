@@ -96,8 +96,9 @@ public:
         }
         ParseFailure f;
         // Payloads left out are never built, walked by the redactor nor written: most of a pull's cost.
-        std::size_t stripped = 0;
-        auto doc = strip_snapshot_payloads ? try_parse_pull_index(raw, &f, sp, stripped) : try_parse(raw, &f, sp);
+        PullIndex index;
+        auto doc = strip_snapshot_payloads ? try_parse_pull_index(raw, &f, sp, index, &redactor_) : try_parse(raw, &f, sp);
+        const std::size_t stripped = index.stripped;
         if (!doc) {
             if (truncated) f.message += " (body was truncated to recorder.max_body_bytes)";
             failure = f;
@@ -117,13 +118,18 @@ public:
             }
             return std::nullopt;
         }
-        std::vector<std::string> paths;
-        redact_value(*doc, redactor_, paths);
-        if (paths.empty() && stripped == 0) {
-            stored = std::move(raw);
+        if (index.verbatim) {
+            // Every key and string outside the payloads was checked while parsing: nothing to redact.
+            stored = std::move(*index.verbatim);
         } else {
-            stored = to_text(*doc);
-            for (auto& p : paths) req().redacted_paths.push_back(std::string(where) + ":" + p);
+            std::vector<std::string> paths;
+            redact_value(*doc, redactor_, paths);
+            if (paths.empty() && stripped == 0) {
+                stored = std::move(raw);
+            } else {
+                stored = to_text(*doc);
+                for (auto& p : paths) req().redacted_paths.push_back(std::string(where) + ":" + p);
+            }
         }
         if (stripped)
             note("recorder", "/snapshots",

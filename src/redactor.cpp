@@ -71,6 +71,24 @@ std::vector<std::string> KeyRedactor::default_keys() {
 }
 
 namespace detail {
+
+bool may_hold_pair(std::string_view s) noexcept {
+    return s.find('=') != std::string_view::npos ||
+           (s.find(':') != std::string_view::npos && s.find_first_of("\"'") != std::string_view::npos);
+}
+
+bool KeyMemo::sensitive(std::string_view key) {
+    if (key.size() > max_len) return r_.is_sensitive_key(key);
+    for (std::size_t i = 0; i < used_; ++i)
+        if (entries_[i].len == key.size() && std::memcmp(entries_[i].key, key.data(), key.size()) == 0)
+            return entries_[i].sensitive;
+    Entry& e = entries_[used_ < entries_.size() ? used_++ : next_++ % entries_.size()];
+    e.len = static_cast<std::uint8_t>(key.size());
+    std::memcpy(e.key, key.data(), key.size());
+    e.sensitive = r_.is_sensitive_key(key);
+    return e.sensitive;
+}
+
 namespace {
 
 // One step of the path from the root; a chain of these lives on the stack during the
@@ -96,14 +114,6 @@ std::string pointer_of(const Step* s) {
     std::string p;
     append_pointer(p, s);
     return p;
-}
-
-// Text that may carry a credential of its own: a form-encoded field ("a=1&password=x") or a
-// serialized document ("{\"token\":\"x\"}"). The cheap test spares scrub_text the
-// strings that cannot hold such a pair (most of them).
-bool may_hold_pair(std::string_view s) noexcept {
-    return s.find('=') != std::string_view::npos ||
-           (s.find(':') != std::string_view::npos && s.find_first_of("\"'") != std::string_view::npos);
 }
 
 // scrub_text() on a string found at `at`; true when it hid something. Each value hidden is
@@ -156,35 +166,6 @@ void scrub_keys(json::object& o, const Redactor& r, const Step* at, std::vector<
     }
     o = std::move(out);
 }
-
-// Documents repeat a few keys many times (a pull's snapshots: the same three keys two
-// hundred times), so the redactor's verdict on short keys is remembered for one walk.
-class KeyMemo {
-public:
-    explicit KeyMemo(const Redactor& r) : r_(r) {}
-    bool sensitive(std::string_view key) {
-        if (key.size() > max_len) return r_.is_sensitive_key(key);
-        for (std::size_t i = 0; i < used_; ++i)
-            if (entries_[i].len == key.size() && std::memcmp(entries_[i].key, key.data(), key.size()) == 0)
-                return entries_[i].sensitive;
-        Entry& e = entries_[used_ < entries_.size() ? used_++ : next_++ % entries_.size()];
-        e.len = static_cast<std::uint8_t>(key.size());
-        std::memcpy(e.key, key.data(), key.size());
-        e.sensitive = r_.is_sensitive_key(key);
-        return e.sensitive;
-    }
-
-private:
-    static constexpr std::size_t max_len = 32;
-    struct Entry {
-        char key[max_len];
-        std::uint8_t len;
-        bool sensitive;
-    };
-    const Redactor& r_;
-    std::array<Entry, 16> entries_{};
-    std::size_t used_ = 0, next_ = 0;
-};
 
 void redact(json::value& v, const Redactor& r, KeyMemo& memo, const Step* at, std::vector<std::string>& paths) {
     if (auto* o = v.if_object()) {

@@ -13,6 +13,10 @@
 #include "tether/differ.hpp"
 #include "tether/records.hpp"
 
+namespace tether {
+class Redactor;
+}
+
 namespace tether::detail {
 
 namespace json = boost::json;
@@ -26,11 +30,21 @@ inline constexpr std::size_t max_json_depth = 64;
 std::optional<json::value> try_parse(std::string_view text, ParseFailure* failure,
                                      json::storage_ptr sp = {}, std::size_t max_depth = max_json_depth);
 
+/// What try_parse_pull_index learns besides the document.
+struct PullIndex {
+    std::size_t stripped = 0;  ///< snapshots (of the kept `snapshots` member) that lost a payload
+    /// The text with every snapshot's `payload` member cut out, byte for byte otherwise.
+    /// Set only when a redactor was given and nothing outside the payloads needs it: no
+    /// sensitive key and no key or string that may hold a pair, duplicates included. Then
+    /// the document needs no redaction either, and parsing this text gives it again.
+    std::optional<std::string> verbatim;
+};
+
 /// try_parse of a pull response, then `payload` erased from every object of the root's
 /// `snapshots` array, but the payloads are only scanned, never built (pull_index.cpp).
-/// Same document, same failures as try_parse; `stripped` = snapshots that lost a payload.
+/// Same document, same failures as try_parse.
 std::optional<json::value> try_parse_pull_index(std::string_view text, ParseFailure* failure, json::storage_ptr sp,
-                                                std::size_t& stripped);
+                                                PullIndex& index, const Redactor* redactor = nullptr);
 /// Parse or throw JsonError with position.
 json::value parse_or_throw(std::string_view text);
 

@@ -3,10 +3,17 @@
 // payloads are thrown away right after parsing; building them cost more than everything
 // else the recorder does with a pull. This handler feeds Boost.JSON's own value_stack (so
 // the document is exactly what json::parse builds) and only scans the payload values.
+//
+// It also marks where each payload member lies in the text. When nothing outside the
+// payloads needs redaction, the text with those members cut out is what gets stored: the
+// response as the client received it, without re-serializing the document or walking it
+// with the redactor (both cost as much again as the parse).
 #include <boost/json/basic_parser_impl.hpp>
+#include <cstdint>
 #include <vector>
 
 #include "detail/json.hpp"
+#include "detail/redact.hpp"
 
 namespace tether::detail {
 namespace {
@@ -20,7 +27,11 @@ public:
     static constexpr std::size_t max_key_size = json::string::max_size();
     static constexpr std::size_t max_string_size = json::string::max_size();
 
-    explicit IndexHandler(json::storage_ptr sp) { st.reset(std::move(sp)); }
+    IndexHandler(json::storage_ptr sp, std::string_view text, const Redactor* redactor)
+        : text_(text), verbatim_ok_(redactor != nullptr) {
+        st.reset(std::move(sp));
+        if (redactor) memo_.emplace(*redactor);
+    }
 
     json::value_stack st;
 
@@ -29,6 +40,7 @@ public:
 
     bool on_object_begin(error_code&) {
         if (skip_begin()) return true;
+        bracket();
         const Role role = frames_.empty()                          ? Role::root
                           : frames_.back().role == Role::snapshots ? Role::snapshot
                                                                    : Role::other;
@@ -37,6 +49,11 @@ public:
     }
     bool on_object_end(std::size_t n, error_code&) {
         if (skip_end()) return true;
+        if (cut_ == Cut::after_payload && frames_.size() == cut_frame_) {
+            cut_ = Cut::last_member;  // its end is found from the next token's position
+            brackets_ = 0;
+        }
+        bracket();
         const Frame f = frames_.back();
         frames_.pop_back();
         if (f.role == Role::snapshot && f.skipped > 0) ++stripped_;
@@ -46,12 +63,14 @@ public:
     }
     bool on_array_begin(error_code&) {
         if (skip_begin()) return true;
+        bracket();
         const bool snapshots = frames_.size() == 1 && root_key_is_snapshots_;  // set only in a root object
         frames_.push_back({snapshots ? Role::snapshots : Role::other, 0});
         return true;
     }
     bool on_array_end(std::size_t n, error_code&) {
         if (skip_end()) return true;
+        bracket();
         frames_.pop_back();
         st.push_array(n);
         value_done();
@@ -60,12 +79,15 @@ public:
 
     bool on_key_part(json::string_view s, std::size_t, error_code&) {
         if (skipping_) return true;
+        verbatim_ok_ = false;  // escaped: no place in the text to cut at
         if (buffers_key()) key_.append(s.data(), s.size());
         else st.push_chars(s);
         return true;
     }
     bool on_key(json::string_view s, std::size_t, error_code&) {
         if (skipping_) return true;
+        const std::size_t at = token(s);
+        if (verbatim_ok_) check(s, true);
         Frame& f = frames_.back();
         if (!buffers_key()) {
             st.push_key(s);
@@ -75,6 +97,11 @@ public:
         if (f.role == Role::snapshot && key_ == "payload") {
             ++f.skipped;
             skipping_ = true;  // the value that follows is scanned, not built
+            if (verbatim_ok_) {
+                cut_ = Cut::in_payload;
+                cut_from_ = at;
+                cut_frame_ = frames_.size();
+            }
         } else {
             if (f.role == Role::root) {
                 root_key_is_snapshots_ = key_ == "snapshots";
@@ -88,26 +115,37 @@ public:
     }
 
     bool on_string_part(json::string_view s, std::size_t, error_code&) {
-        if (!skipping_) st.push_chars(s);
+        if (skipping_) return true;
+        verbatim_ok_ = false;
+        st.push_chars(s);
         return true;
     }
     bool on_string(json::string_view s, std::size_t, error_code&) {
+        if (!skipping_) {
+            token(s);
+            if (verbatim_ok_) check(s, false);
+        }
         return scalar([&] { st.push_string(s); });
     }
     bool on_number_part(json::string_view, error_code&) { return true; }
     bool on_int64(std::int64_t i, json::string_view, error_code&) {
+        unplaced();
         return scalar([&] { st.push_int64(i); });
     }
     bool on_uint64(std::uint64_t u, json::string_view, error_code&) {
+        unplaced();
         return scalar([&] { st.push_uint64(u); });
     }
     bool on_double(double d, json::string_view, error_code&) {
+        unplaced();
         return scalar([&] { st.push_double(d); });
     }
     bool on_bool(bool b, error_code&) {
+        unplaced();
         return scalar([&] { st.push_bool(b); });
     }
     bool on_null(error_code&) {
+        unplaced();
         return scalar([&] { st.push_null(); });
     }
     bool on_comment_part(json::string_view, error_code&) { return true; }
@@ -115,6 +153,24 @@ public:
 
     /// Snapshot objects of the kept (last) `snapshots` member that lost their payload.
     std::size_t stripped() const noexcept { return stripped_; }
+
+    /// The text without its payload members, once the whole document was read; nullopt
+    /// when something outside the payloads may need redaction or could not be placed.
+    std::optional<std::string> verbatim() {
+        if (!verbatim_ok_) return std::nullopt;
+        if (cut_ == Cut::last_member) place_next(text_.size());
+        if (!verbatim_ok_ || cut_ != Cut::none) return std::nullopt;
+        std::string out;
+        out.reserve(text_.size());
+        std::size_t from = 0;
+        for (const auto& [b, e] : cuts_) {
+            if (b < from) return std::nullopt;  // cannot happen: cuts are merged in order
+            out.append(text_.data() + from, b - from);
+            from = e;
+        }
+        out.append(text_.data() + from, text_.size() - from);
+        return out;
+    }
 
 private:
     enum class Role : std::uint8_t { root, snapshots, snapshot, other };
@@ -134,14 +190,93 @@ private:
     }
     bool skip_end() {
         if (!skipping_) return false;
-        if (--skip_depth_ == 0) skipping_ = false;
+        if (--skip_depth_ == 0) payload_done();
         return true;
+    }
+    void payload_done() {
+        skipping_ = false;
+        if (cut_ == Cut::in_payload) cut_ = Cut::after_payload;
+    }
+
+    // Where the cuts go. A payload member followed by another member is cut from its key
+    // to the next key: `"payload":…,`. The last member of its object is cut from the comma
+    // before its key to the end of its value; that end is found from the next token with a
+    // place in the text (a key, a string or the end of the text) by stepping back over the
+    // brackets, commas and spaces seen since.
+    enum class Cut : std::uint8_t { none, in_payload, after_payload, last_member };
+
+    // A key or string outside the payloads: its view points into the text unless it was
+    // escaped. Returns the offset of its opening quote, and places a pending cut there.
+    std::size_t token(json::string_view s) {
+        if (!verbatim_ok_) return 0;
+        // Compared as integers: an escaped token's view points into the parser's own buffer.
+        const auto p = reinterpret_cast<std::uintptr_t>(s.data());
+        const auto base = reinterpret_cast<std::uintptr_t>(text_.data());
+        if (p <= base || p - base + s.size() >= text_.size() || text_[p - base - 1] != '"' ||
+            text_[p - base + s.size()] != '"') {
+            verbatim_ok_ = false;
+            return 0;
+        }
+        const std::size_t at = p - base - 1;
+        if (cut_ == Cut::after_payload) {
+            add_cut(cut_from_, at);
+            cut_ = Cut::none;
+        } else if (cut_ == Cut::last_member) {
+            place_next(at);
+        }
+        return at;
+    }
+    void place_next(std::size_t next) {
+        std::size_t end = next;
+        while (end > cut_from_) {
+            const char c = text_[end - 1];
+            if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',') {
+                --end;
+            } else if (brackets_ > 0 && (c == '{' || c == '}' || c == '[' || c == ']')) {
+                --brackets_;
+                --end;
+            } else {
+                break;
+            }
+        }
+        if (brackets_ != 0) verbatim_ok_ = false;
+        // Take the comma before the member with it, if there is one; before the first of
+        // several payload members in a row (duplicates), whose cut this one joins.
+        std::size_t from = !cuts_.empty() && cuts_.back().second == cut_from_ ? cuts_.back().first : cut_from_;
+        while (from > 0 && (text_[from - 1] == ' ' || text_[from - 1] == '\t' || text_[from - 1] == '\n' ||
+                            text_[from - 1] == '\r'))
+            --from;
+        add_cut(from > 0 && text_[from - 1] == ',' ? from - 1 : cut_from_, end);
+        cut_ = Cut::none;
+    }
+    void add_cut(std::size_t b, std::size_t e) {
+        if (!cuts_.empty() && b <= cuts_.back().second) {  // duplicate payload keys: one cut
+            cuts_.back().first = std::min(cuts_.back().first, b);
+            cuts_.back().second = std::max(cuts_.back().second, e);
+        } else {
+            cuts_.emplace_back(b, e);
+        }
+    }
+    // A bracket after a last-member payload: stepped back over when its end is placed.
+    void bracket() {
+        if (cut_ == Cut::last_member) ++brackets_;
+        else if (cut_ == Cut::after_payload) verbatim_ok_ = false;
+    }
+    // Numbers and literals carry no place in the text.
+    void unplaced() {
+        if (!skipping_ && cut_ != Cut::none && cut_ != Cut::in_payload) verbatim_ok_ = false;
+    }
+    // Stored verbatim only if the redactor would change nothing outside the payloads.
+    // Every key is looked at here, including members a later duplicate hides from the
+    // document (they would be stored verbatim too).
+    void check(json::string_view s, bool key) {
+        if (may_hold_pair(s) || (key && memo_->sensitive(s))) verbatim_ok_ = false;
     }
     // A scalar is pushed unless it lies in (or is) a skipped payload.
     template <class Push>
     bool scalar(Push push) {
         if (skipping_) {
-            if (skip_depth_ == 0) skipping_ = false;  // the payload itself was this scalar
+            if (skip_depth_ == 0) payload_done();  // the payload itself was this scalar
             return true;
         }
         push();
@@ -152,6 +287,15 @@ private:
     void value_done() {
         if (frames_.size() == 1) root_key_is_snapshots_ = false;
     }
+
+    std::string_view text_;
+    bool verbatim_ok_;
+    std::optional<KeyMemo> memo_;
+    std::vector<std::pair<std::size_t, std::size_t>> cuts_;  // [begin, end) byte ranges, in order
+    Cut cut_ = Cut::none;
+    std::size_t cut_from_ = 0;   // the payload key's opening quote
+    std::size_t cut_frame_ = 0;  // frames_.size() in its snapshot object
+    std::size_t brackets_ = 0;
 
     std::vector<Frame> frames_;
     std::string key_;
@@ -164,10 +308,10 @@ private:
 }  // namespace
 
 std::optional<json::value> try_parse_pull_index(std::string_view text, ParseFailure* failure, json::storage_ptr sp,
-                                                std::size_t& stripped) {
+                                                PullIndex& index, const Redactor* redactor) {
     json::parse_options opts;
     opts.max_depth = max_json_depth;
-    json::basic_parser<IndexHandler> p(opts, std::move(sp));
+    json::basic_parser<IndexHandler> p(opts, std::move(sp), text, redactor);
     error_code ec;
     const std::size_t consumed = p.write_some(false, text.data(), text.size(), ec);
     if (!ec && consumed < text.size()) ec = json::error::extra_data;
@@ -176,7 +320,8 @@ std::optional<json::value> try_parse_pull_index(std::string_view text, ParseFail
         describe_failure(text, consumed, ec, failure);
         return std::nullopt;
     }
-    stripped = p.handler().stripped();
+    index.stripped = p.handler().stripped();
+    index.verbatim = p.handler().verbatim();
     return p.handler().st.release();
 }
 

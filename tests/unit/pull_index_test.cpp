@@ -4,10 +4,12 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "detail/json.hpp"
 #include "support/pull_index_reference.hpp"
+#include "tether/redactor.hpp"
 
 using namespace tether;
 namespace json = boost::json;
@@ -15,12 +17,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
+const KeyRedactor& redactor() {
+    static const KeyRedactor r(KeyRedactor::default_keys(), "[REDACTED]", KeyMatch::contains);
+    return r;
+}
+
 void same_as_reference(const std::string& text) {
     INFO("input: " << text.substr(0, 300));
     ParseFailure want_failure, got_failure;
     auto want = detail::try_parse(text, &want_failure);
-    std::size_t got_stripped = 12345;
-    auto got = detail::try_parse_pull_index(text, &got_failure, {}, got_stripped);
+    detail::PullIndex index;
+    index.stripped = 12345;
+    auto got = detail::try_parse_pull_index(text, &got_failure, {}, index, &redactor());
     REQUIRE(want.has_value() == got.has_value());
     if (!want) {
         CHECK(got_failure.message == want_failure.message);
@@ -30,9 +38,24 @@ void same_as_reference(const std::string& text) {
         return;
     }
     const std::size_t want_stripped = test::strip_snapshot_payloads(*want);
-    CHECK(got_stripped == want_stripped);
+    CHECK(index.stripped == want_stripped);
     CHECK(*got == *want);
     CHECK(detail::to_text(*got) == detail::to_text(*want));
+    if (index.verbatim) CHECK(test::verbatim_problem(*index.verbatim, *want, redactor()) == "");
+    // Without a redactor there is no verbatim text, and the document is the same.
+    detail::PullIndex plain;
+    auto again = detail::try_parse_pull_index(text, nullptr, {}, plain);
+    REQUIRE(again);
+    CHECK(*again == *want);
+    CHECK_FALSE(plain.verbatim);
+}
+
+// The stored text of a pull (nullopt: re-serialized from the redacted document instead).
+std::optional<std::string> verbatim(const std::string& text) {
+    same_as_reference(text);
+    detail::PullIndex index;
+    REQUIRE(detail::try_parse_pull_index(text, nullptr, {}, index, &redactor()));
+    return index.verbatim;
 }
 
 }  // namespace
@@ -107,4 +130,44 @@ TEST_CASE("pull index parse: agrees with json::parse on every JSONTestSuite pars
         ++files;
     }
     CHECK(files > 300);
+}
+
+TEST_CASE("pull index parse: the text is stored as sent, without its payload members, when nothing needs redaction",
+          "[pipeline][pull][redaction]") {
+    // Payload members are cut wherever they sit; the rest keeps its bytes, spaces included.
+    CHECK(verbatim(R"({"snapshots":[{"entity_id":"e1","payload":{"a":1},"model":"Task"},{"model":"Note","payload":[1]}],)"
+                   R"("has_more":false})") ==
+          R"({"snapshots":[{"entity_id":"e1","model":"Task"},{"model":"Note"}],"has_more":false})");
+    CHECK(verbatim("  {\"snapshots\" : [ { \"payload\" : { } , \"model\" : \"A\" } ] }\n") ==
+          "  {\"snapshots\" : [ { \"model\" : \"A\" } ] }\n");
+    CHECK(verbatim("{\"snapshots\":[{\"model\":\"A\" ,\n \"payload\" : 1 \n}]}") == "{\"snapshots\":[{\"model\":\"A\"  \n}]}");
+    // Brackets and quotes inside payloads do not confuse where they end.
+    CHECK(verbatim(R"({"snapshots":[{"payload":{"x":"}"}},{},{"payload":"]"},{"payload":[[]]}],"new_sync_cursor":7})") ==
+          R"({"snapshots":[{},{},{},{}],"new_sync_cursor":7})");
+    CHECK(verbatim(R"({"snapshots":[{"payload":{"a":[1,{"b":2}]}}]})") == R"({"snapshots":[{}]})");
+    CHECK(verbatim(R"({"snapshots":[{"payload":null}],"x":[{}]})") == R"({"snapshots":[{}],"x":[{}]})");
+    // Duplicates: every payload member goes, in every "snapshots" member.
+    CHECK(verbatim(R"({"snapshots":[{"payload":1}],"snapshots":[{"payload":2,"m":"x"}]})") ==
+          R"({"snapshots":[{}],"snapshots":[{"m":"x"}]})");
+    CHECK(verbatim(R"({"snapshots":[{"payload":1,"payload":2,"model":"A"}]})") == R"({"snapshots":[{"model":"A"}]})");
+    CHECK(verbatim(R"({"snapshots":[{"model":"A","payload":1,"payload":2}]})") == R"({"snapshots":[{"model":"A"}]})");
+    // "payload" outside the snapshot objects is data like any other.
+    const std::string elsewhere = R"({"payload":1,"snapshots":[[{"payload":1}]],"meta":{"payload":2}})";
+    CHECK(verbatim(elsewhere) == elsewhere);
+    // A secret inside a payload goes with the payload.
+    CHECK(verbatim(R"({"snapshots":[{"payload":{"password":"hunter2"},"model":"A"}]})") ==
+          R"({"snapshots":[{"model":"A"}]})");
+
+    // Anything the redactor would touch outside the payloads: re-serialized from the
+    // redacted document instead (same_as_reference checks that document).
+    CHECK_FALSE(verbatim(R"({"snapshots":[{"payload":1,"token":"abc"}]})"));
+    CHECK_FALSE(verbatim(R"({"meta":{"password":"x"},"meta":1,"snapshots":[{"payload":1}]})"));  // hidden by a duplicate
+    CHECK_FALSE(verbatim(R"({"snapshots":[{"model":"a=1&token=x","payload":1}]})"));
+    CHECK_FALSE(verbatim(R"({"snapshots":[{"a=1&secret=x":1,"payload":1}]})"));
+    // Escaped keys and strings have no place in the text to cut at: re-serialized too.
+    CHECK_FALSE(verbatim(R"({"snapshots":[{"pay\u006coad":{"a":1},"model":"X"}]})"));
+    CHECK_FALSE(verbatim(R"({"snapshots":[{"model":"T\u00e9","payload":1}]})"));
+    // A snapshot array holding a literal right after a payload cannot be placed either.
+    CHECK_FALSE(verbatim(R"({"snapshots":[{"payload":1},true]})"));
+    CHECK(verbatim(R"({"snapshots":[{"payload":1},"s",{"payload":2}]})") == R"({"snapshots":[{},"s",{}]})");
 }
