@@ -220,10 +220,29 @@ std::string json_patch(std::string_view from_json, std::string_view to_json) {
     return out;
 }
 
-// One writer for the field-change shape: detail::changes_value (a side that is not JSON,
-// as in a hand-built FieldChange, is embedded as a string rather than producing invalid output).
+// The text of detail::changes_value's shape, written directly: the recorder stores three
+// of these per mutation. A side that is not JSON (a hand-built FieldChange) is embedded as a
+// string rather than producing invalid output.
 std::string field_changes_to_json(const std::vector<FieldChange>& changes) {
-    return detail::to_text(detail::changes_value(changes));
+    std::string out = "[";
+    for (const auto& c : changes) {
+        if (out.size() > 1) out += ',';
+        out += "{\"path\":";
+        detail::append_json_string(out, c.path);
+        out += ",\"op\":\"";
+        out += to_string(c.op);
+        out += '"';
+        if (!c.from.empty()) {
+            out += ",\"from\":";
+            detail::append_embedded(out, c.from);
+        }
+        if (!c.to.empty()) {
+            out += ",\"to\":";
+            detail::append_embedded(out, c.to);
+        }
+        out += '}';
+    }
+    return out += ']';
 }
 
 std::vector<FieldChange> field_changes_from_json(std::string_view json) {

@@ -1,5 +1,7 @@
 #include "detail/json.hpp"
 
+#include <boost/json/basic_parser_impl.hpp>
+
 #include <charconv>
 #include <cmath>
 
@@ -203,6 +205,53 @@ json::value embed(const std::string& text) {
     ParseFailure ignored;
     if (auto v = try_parse(text, &ignored)) return std::move(*v);
     return json::value(text);
+}
+
+namespace {
+
+// A basic_parser handler that keeps nothing: validation only.
+struct NullHandler {
+    static constexpr std::size_t max_object_size = json::object::max_size();
+    static constexpr std::size_t max_array_size = json::array::max_size();
+    static constexpr std::size_t max_key_size = json::string::max_size();
+    static constexpr std::size_t max_string_size = json::string::max_size();
+    using ec = boost::system::error_code;
+    bool on_document_begin(ec&) { return true; }
+    bool on_document_end(ec&) { return true; }
+    bool on_object_begin(ec&) { return true; }
+    bool on_object_end(std::size_t, ec&) { return true; }
+    bool on_array_begin(ec&) { return true; }
+    bool on_array_end(std::size_t, ec&) { return true; }
+    bool on_key_part(json::string_view, std::size_t, ec&) { return true; }
+    bool on_key(json::string_view, std::size_t, ec&) { return true; }
+    bool on_string_part(json::string_view, std::size_t, ec&) { return true; }
+    bool on_string(json::string_view, std::size_t, ec&) { return true; }
+    bool on_number_part(json::string_view, ec&) { return true; }
+    bool on_int64(std::int64_t, json::string_view, ec&) { return true; }
+    bool on_uint64(std::uint64_t, json::string_view, ec&) { return true; }
+    bool on_double(double, json::string_view, ec&) { return true; }
+    bool on_bool(bool, ec&) { return true; }
+    bool on_null(ec&) { return true; }
+    bool on_comment_part(json::string_view, ec&) { return true; }
+    bool on_comment(json::string_view, ec&) { return true; }
+};
+
+}  // namespace
+
+bool is_json_text(std::string_view text) noexcept {
+    json::parse_options opts;
+    opts.max_depth = max_json_depth;
+    json::basic_parser<NullHandler> p(opts);
+    boost::system::error_code ec;
+    const std::size_t consumed = p.write_some(false, text.data(), text.size(), ec);
+    return !ec && consumed == text.size() && p.done();
+}
+
+void append_embedded(std::string& out, std::string_view text) {
+    if (is_json_text(text))
+        out.append(text.data(), text.size());
+    else
+        append_json_string(out, text);
 }
 
 json::array changes_value(const std::vector<FieldChange>& list) {

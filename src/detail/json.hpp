@@ -62,6 +62,11 @@ void append_json_string(std::string& out, std::string_view s);
 /// Stored JSON text back into a value for a JSON answer: "" is null, text that is not
 /// JSON (never written by the pipeline, but storage is outside our control) stays a string.
 json::value embed(const std::string& text);
+/// True when `text` is one JSON value within try_parse's limits; checked without building it.
+bool is_json_text(std::string_view text) noexcept;
+/// `text` as a JSON member value, the way embed() reads it back: as is when it is JSON
+/// (parsing it gives what embed() gives), else as a JSON string.
+void append_embedded(std::string& out, std::string_view text);
 /// Field changes as [{path, op, from?, to?}] with the values embedded: the one writer of
 /// that shape (field_changes_to_json is its text).
 json::array changes_value(const std::vector<FieldChange>& changes);

@@ -79,7 +79,9 @@ void cap_fields(std::vector<std::string>& fields) {
 // Field names and the first message of a validation messages object (field -> [messages]).
 void read_validation(const std::string& text, std::vector<std::string>& fields, std::string& message) {
     if (text.empty()) return;
-    auto v = try_parse(text, nullptr);
+    unsigned char buf[4096];  // a few fields' messages: no heap allocation for the usual case
+    json::monotonic_resource mr(buf, sizeof buf);
+    auto v = try_parse(text, nullptr, &mr);
     if (!v || !v->is_object()) return;
     for (const auto& [key, val] : v->get_object()) {
         fields.emplace_back(key);
@@ -92,7 +94,9 @@ void read_validation(const std::string& text, std::vector<std::string>& fields, 
 
 std::string rejection_message(const std::string& data) {
     if (data.empty()) return {};
-    auto v = try_parse(data, nullptr);
+    unsigned char buf[4096];
+    json::monotonic_resource mr(buf, sizeof buf);
+    auto v = try_parse(data, nullptr, &mr);
     if (!v || !v->is_object()) return {};
     for (const char* key : {"message", "error"})
         if (auto s = get_string(v->get_object(), key)) return std::string(*s);
