@@ -36,13 +36,15 @@ struct PullIndex {
     /// The text with every snapshot's `payload` member cut out, byte for byte otherwise.
     /// Set only when a redactor was given and nothing outside the payloads needs it: no
     /// sensitive key and no key or string that may hold a pair, duplicates included. Then
-    /// the document needs no redaction either, and parsing this text gives it again.
+    /// the document needs no redaction either, and parsing this text gives it in full:
+    /// the returned document's snapshot objects then hold only their `model` (when it is a
+    /// string), which is all the recorder reads of them.
     std::optional<std::string> verbatim;
 };
 
 /// try_parse of a pull response, then `payload` erased from every object of the root's
 /// `snapshots` array, but the payloads are only scanned, never built (pull_index.cpp).
-/// Same document, same failures as try_parse.
+/// Same failures as try_parse; the same document unless `index.verbatim` is set.
 std::optional<json::value> try_parse_pull_index(std::string_view text, ParseFailure* failure, json::storage_ptr sp,
                                                 PullIndex& index, const Redactor* redactor = nullptr);
 /// Parse or throw JsonError with position.

@@ -28,7 +28,7 @@ public:
     static constexpr std::size_t max_string_size = json::string::max_size();
 
     IndexHandler(json::storage_ptr sp, std::string_view text, const Redactor* redactor)
-        : text_(text), verbatim_ok_(redactor != nullptr) {
+        : text_(text), verbatim_ok_(redactor != nullptr), lean_(redactor != nullptr) {
         st.reset(std::move(sp));
         if (redactor) memo_.emplace(*redactor);
     }
@@ -44,7 +44,7 @@ public:
         const Role role = frames_.empty()                          ? Role::root
                           : frames_.back().role == Role::snapshots ? Role::snapshot
                                                                    : Role::other;
-        frames_.push_back({role, 0});
+        begin_frame(role);
         return true;
     }
     bool on_object_end(std::size_t n, error_code&) {
@@ -57,7 +57,15 @@ public:
         const Frame f = frames_.back();
         frames_.pop_back();
         if (f.role == Role::snapshot && f.skipped > 0) ++stripped_;
-        st.push_object(n - f.skipped);
+        if (!f.lean) {
+            st.push_object(n - f.skipped);
+        } else if (--lean_depth_ == 0) {  // a lean snapshot: only its model
+            if (model_) {
+                st.push_key("model");
+                st.push_string(*model_);
+            }
+            st.push_object(model_ ? 1 : 0);
+        }
         value_done();
         return true;
     }
@@ -65,14 +73,16 @@ public:
         if (skip_begin()) return true;
         bracket();
         const bool snapshots = frames_.size() == 1 && root_key_is_snapshots_;  // set only in a root object
-        frames_.push_back({snapshots ? Role::snapshots : Role::other, 0});
+        begin_frame(snapshots ? Role::snapshots : Role::other);
         return true;
     }
     bool on_array_end(std::size_t n, error_code&) {
         if (skip_end()) return true;
         bracket();
+        const Frame f = frames_.back();
         frames_.pop_back();
-        st.push_array(n);
+        if (!f.lean) st.push_array(n);
+        else --lean_depth_;
         value_done();
         return true;
     }
@@ -81,7 +91,7 @@ public:
         if (skipping_) return true;
         verbatim_ok_ = false;  // escaped: no place in the text to cut at
         if (buffers_key()) key_.append(s.data(), s.size());
-        else st.push_chars(s);
+        else if (!lean_depth_) st.push_chars(s);
         return true;
     }
     bool on_key(json::string_view s, std::size_t, error_code&) {
@@ -90,13 +100,14 @@ public:
         if (verbatim_ok_) check(s, true);
         Frame& f = frames_.back();
         if (!buffers_key()) {
-            st.push_key(s);
+            if (!lean_depth_) st.push_key(s);
             return true;
         }
         key_.append(s.data(), s.size());
         if (f.role == Role::snapshot && key_ == "payload") {
             ++f.skipped;
             skipping_ = true;  // the value that follows is scanned, not built
+            model_member_ = false;
             if (verbatim_ok_) {
                 cut_ = Cut::in_payload;
                 cut_from_ = at;
@@ -108,7 +119,8 @@ public:
                 // The last "snapshots" member wins, as in json::parse: count only its payloads.
                 if (root_key_is_snapshots_) stripped_ = 0;
             }
-            st.push_key(key_);
+            if (f.lean) model_member_ = key_ == "model";
+            else st.push_key(key_);
         }
         key_.clear();
         return true;
@@ -117,7 +129,7 @@ public:
     bool on_string_part(json::string_view s, std::size_t, error_code&) {
         if (skipping_) return true;
         verbatim_ok_ = false;
-        st.push_chars(s);
+        if (!lean_depth_) st.push_chars(s);
         return true;
     }
     bool on_string(json::string_view s, std::size_t, error_code&) {
@@ -125,7 +137,7 @@ public:
             token(s);
             if (verbatim_ok_) check(s, false);
         }
-        return scalar([&] { st.push_string(s); });
+        return scalar([&] { st.push_string(s); }, &s);
     }
     bool on_number_part(json::string_view, error_code&) { return true; }
     bool on_int64(std::int64_t i, json::string_view, error_code&) {
@@ -176,8 +188,26 @@ private:
     enum class Role : std::uint8_t { root, snapshots, snapshot, other };
     struct Frame {
         Role role;
-        std::size_t skipped;  // payload members left out of this object
+        std::size_t skipped = 0;  // payload members left out of this object
+        bool lean = false;        // in a lean snapshot: not built
     };
+
+    // Lean snapshots: while the text may still be stored verbatim, a snapshot object is
+    // built as its "model" member alone (all the recorder reads of it); its other members
+    // are checked and placed but not built. Should the text turn out to need the redactor
+    // after all, the caller parses it again without a redactor.
+    void begin_frame(Role role) {
+        if (lean_depth_ == 1 && model_member_) set_model(nullptr);  // a container is no model name
+        Frame f{role};
+        f.lean = lean_depth_ > 0 || (role == Role::snapshot && lean_);
+        if (f.lean && lean_depth_++ == 0) model_.reset();
+        frames_.push_back(f);
+    }
+    // json::parse keeps the last of duplicate members: so does this.
+    void set_model(const json::string_view* s) {
+        if (s) model_.emplace(s->data(), s->size());
+        else model_.reset();
+    }
 
     // Keys are only inspected in the root and in snapshot objects; elsewhere they stream.
     bool buffers_key() const { return frames_.back().role == Role::root || frames_.back().role == Role::snapshot; }
@@ -274,9 +304,13 @@ private:
     }
     // A scalar is pushed unless it lies in (or is) a skipped payload.
     template <class Push>
-    bool scalar(Push push) {
+    bool scalar(Push push, const json::string_view* str = nullptr) {
         if (skipping_) {
             if (skip_depth_ == 0) payload_done();  // the payload itself was this scalar
+            return true;
+        }
+        if (lean_depth_) {
+            if (lean_depth_ == 1 && model_member_) set_model(str);
             return true;
         }
         push();
@@ -290,6 +324,10 @@ private:
 
     std::string_view text_;
     bool verbatim_ok_;
+    const bool lean_;
+    std::size_t lean_depth_ = 0;   // frames open in the current lean snapshot (itself included)
+    bool model_member_ = false;    // the lean snapshot's member being read is "model"
+    std::optional<std::string> model_;
     std::optional<KeyMemo> memo_;
     std::vector<std::pair<std::size_t, std::size_t>> cuts_;  // [begin, end) byte ranges, in order
     Cut cut_ = Cut::none;
@@ -311,7 +349,7 @@ std::optional<json::value> try_parse_pull_index(std::string_view text, ParseFail
                                                 PullIndex& index, const Redactor* redactor) {
     json::parse_options opts;
     opts.max_depth = max_json_depth;
-    json::basic_parser<IndexHandler> p(opts, std::move(sp), text, redactor);
+    json::basic_parser<IndexHandler> p(opts, sp, text, redactor);
     error_code ec;
     const std::size_t consumed = p.write_some(false, text.data(), text.size(), ec);
     if (!ec && consumed < text.size()) ec = json::error::extra_data;
@@ -322,6 +360,8 @@ std::optional<json::value> try_parse_pull_index(std::string_view text, ParseFail
     }
     index.stripped = p.handler().stripped();
     index.verbatim = p.handler().verbatim();
+    // Something outside the payloads needs the redactor: the whole document is needed.
+    if (redactor && !index.verbatim) return try_parse_pull_index(text, failure, std::move(sp), index, nullptr);
     return p.handler().st.release();
 }
 

@@ -24,6 +24,23 @@ inline std::size_t strip_snapshot_payloads(boost::json::value& doc) {
     return removed;
 }
 
+/// The document try_parse_pull_index returns with a verbatim text: `stripped` (the
+/// reference document) with each object of the root's `snapshots` array reduced to its
+/// `model` member, kept only when it is a string.
+inline boost::json::value lean_snapshots(boost::json::value doc) {
+    auto* o = doc.if_object();
+    auto* snapshots = o ? o->if_contains("snapshots") : nullptr;
+    if (!snapshots || !snapshots->is_array()) return doc;
+    for (auto& snap : snapshots->get_array()) {
+        auto* s = snap.if_object();
+        if (!s) continue;
+        boost::json::object lean;
+        if (auto* m = s->if_contains("model"); m && m->is_string()) lean["model"] = *m;
+        snap = std::move(lean);
+    }
+    return doc;
+}
+
 /// What is wrong with `verbatim`, the text stored for the (already stripped) document
 /// `doc`; "" when nothing. It must parse to `doc`, the redactor must have nothing to
 /// hide in the document, and none of the text may hold a pair with a sensitive key
