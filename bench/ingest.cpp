@@ -15,7 +15,6 @@
 #include "storage/sqlite/schema.hpp"
 #include "tether/observer.hpp"
 #include "tether/sqlite_storage.hpp"
-#include "tether/sqlite_storage.hpp"
 
 using clk = std::chrono::steady_clock;
 using Value = std::variant<std::monostate, std::int64_t, double, std::string, std::vector<char>>;

@@ -20,7 +20,7 @@ struct SqliteOptions {
     /// Page size of a new database file, in bytes: a power of two from 512 to 65536.
     /// Each commit writes every page it touched to the WAL and each checkpoint copies
     /// it again; with 16 KiB pages a stored pull fits in one page instead of four
-    /// overflow pages, and the writer spends ~15-25 % less CPU than with SQLite's 4 KiB.
+    /// overflow pages, and the writer spends ~15 % less CPU than with SQLite's 4 KiB.
     /// An existing file keeps the page size it was created with.
     int page_size = 16'384;
 };
