@@ -141,23 +141,18 @@ public:
     }
     bool on_number_part(json::string_view, error_code&) { return true; }
     bool on_int64(std::int64_t i, json::string_view, error_code&) {
-        unplaced();
         return scalar([&] { st.push_int64(i); });
     }
     bool on_uint64(std::uint64_t u, json::string_view, error_code&) {
-        unplaced();
         return scalar([&] { st.push_uint64(u); });
     }
     bool on_double(double d, json::string_view, error_code&) {
-        unplaced();
         return scalar([&] { st.push_double(d); });
     }
     bool on_bool(bool b, error_code&) {
-        unplaced();
         return scalar([&] { st.push_bool(b); });
     }
     bool on_null(error_code&) {
-        unplaced();
         return scalar([&] { st.push_null(); });
     }
     bool on_comment_part(json::string_view, error_code&) { return true; }
@@ -260,7 +255,7 @@ private:
         std::size_t end = next;
         while (end > cut_from_) {
             const char c = text_[end - 1];
-            if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',') {
+            if (is_space(c) || c == ',') {
                 --end;
             } else if (brackets_ > 0 && (c == '{' || c == '}' || c == '[' || c == ']')) {
                 --brackets_;
@@ -273,12 +268,11 @@ private:
         // Take the comma before the member with it, if there is one; before the first of
         // several payload members in a row (duplicates), whose cut this one joins.
         std::size_t from = !cuts_.empty() && cuts_.back().second == cut_from_ ? cuts_.back().first : cut_from_;
-        while (from > 0 && (text_[from - 1] == ' ' || text_[from - 1] == '\t' || text_[from - 1] == '\n' ||
-                            text_[from - 1] == '\r'))
-            --from;
+        while (from > 0 && is_space(text_[from - 1])) --from;
         add_cut(from > 0 && text_[from - 1] == ',' ? from - 1 : cut_from_, end);
         cut_ = Cut::none;
     }
+    static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }  // JSON's four
     void add_cut(std::size_t b, std::size_t e) {
         if (!cuts_.empty() && b <= cuts_.back().second) {  // duplicate payload keys: one cut
             cuts_.back().first = std::min(cuts_.back().first, b);
@@ -302,9 +296,11 @@ private:
     void check(json::string_view s, bool key) {
         if (may_hold_pair(s) || (key && memo_->sensitive(s))) verbatim_ok_ = false;
     }
-    // A scalar is pushed unless it lies in (or is) a skipped payload.
+    // A scalar is pushed unless it lies in (or is) a skipped payload. Only strings (`str`)
+    // have a place in the text.
     template <class Push>
     bool scalar(Push push, const json::string_view* str = nullptr) {
+        if (!str) unplaced();
         if (skipping_) {
             if (skip_depth_ == 0) payload_done();  // the payload itself was this scalar
             return true;
