@@ -405,6 +405,10 @@ ReplayOptions parse_replay_options(std::string_view body) {
     if (!doc->is_object())
         throw InvalidArgument("body", std::string("is a JSON ") + detail::kind_name(*doc) + expected);
     const auto& o = doc->get_object();
+    // A misspelt key ("skip_redact") must not silently mean its default.
+    for (const auto& kv : o)
+        if (kv.key() != "confirm" && kv.key() != "token" && kv.key() != "skip_redacted")
+            throw InvalidArgument(std::string(kv.key().substr(0, 64)), "unknown key" + expected);
     auto member = [&](std::string_view key, bool (json::value::*is)() const noexcept, const char* type) {
         const auto* v = detail::find(o, key);
         if (v && !((*v).*is)())

@@ -53,6 +53,7 @@ RollupBatch TelemetryAggregator::rollup(const std::vector<CapturedRequest>& batc
     std::map<std::tuple<Micros, Micros, std::string>, Rollup> by_key;
     for (const auto& c : batch) {
         const auto& r = c.request;
+        if (r.is_replay()) continue;
         Rollup one;
         one.instance = r.instance;
         one.requests = 1;
@@ -225,6 +226,10 @@ void TelemetryCounters::count(const std::vector<CapturedRequest>& written) {
     if (totals_.duration_buckets.empty()) totals_.duration_buckets.assign(bounds.size() + 1, 0);
     for (const auto& c : written) {
         const auto& r = c.request;
+        if (r.is_replay()) {
+            ++totals_.replays;
+            continue;
+        }
         const std::string kind = to_string(r.kind);
         ++totals_.requests[kind];
         if (r.failed()) ++totals_.failed_requests[kind];
@@ -327,6 +332,9 @@ std::string to_openmetrics(const TelemetryCounters::Snapshot& c, const RecorderS
     sample(out, "tether_snapshots_total", c.snapshots);
     family(out, "tether_conflicts_total", "counter", "Mutations that hit a conflict, whatever the resolution.");
     sample(out, "tether_conflicts_total", c.conflicts);
+    family(out, "tether_replays_total", "counter",
+           "Live replays recorded; they are operator actions, left out of the traffic counters above.");
+    sample(out, "tether_replays_total", c.replays);
 
     family(out, "tether_request_duration_seconds", "histogram", "Sync request duration as measured by the host.",
            "seconds");

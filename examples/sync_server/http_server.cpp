@@ -122,6 +122,7 @@ private:
         if (server_.stopping) return do_close();
         parser_.emplace();
         parser_->body_limit(server_.options.body_limit);
+        parser_->header_limit(static_cast<std::uint32_t>(server_.options.header_limit));
         stream_.expires_after(server_.options.idle_timeout);
         reading_ = true;
         http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
@@ -133,6 +134,14 @@ private:
             // The rest of the body is never read, so the connection cannot be reused.
             drain_ = true;
             return write(server_.too_large(parser_->get()), true);
+        }
+        if (ec == http::error::header_limit) {
+            return write(json_response(http::status::request_header_fields_too_large,
+                                       error_body("header_fields_too_large",
+                                                  "the request line and headers exceed " +
+                                                      std::to_string(server_.options.header_limit) + " bytes"),
+                                       11, false),
+                         true);
         }
         if (ec && ec.category() == http::make_error_code(http::error::bad_target).category() &&
             ec != http::error::end_of_stream && ec != http::error::partial_message) {

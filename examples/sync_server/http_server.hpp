@@ -25,6 +25,9 @@ struct HttpOptions {
     std::uint16_t port = 8080;  ///< 0 = let the OS pick a free port
     unsigned threads = 4;
     std::size_t body_limit = 16u << 20;
+    /// Request line and headers; above the dashboard's 8 KiB target limit, so that a long
+    /// dashboard URL gets the dashboard's own 414 rather than this server's 431.
+    std::size_t header_limit = 16u << 10;
     /// Longest wait for one complete request (an idle keep-alive connection or a client
     /// sending slowly) and for one response to be written; then the connection is closed.
     std::chrono::seconds idle_timeout{60};

@@ -137,6 +137,9 @@ struct RequestRecord {
     Micros recorded_at_us = 0;
 
     bool failed() const noexcept { return is_failure(outcome); }
+    /// A replay is an operator's action, not client traffic: it is kept in the history (linked
+    /// both ways) but left out of client, failure, conflict-pattern and telemetry figures.
+    bool is_replay() const noexcept { return !replay_of.empty(); }
 };
 
 /// One replay of a captured request, as Storage::list_replays reports it: the replay

@@ -73,6 +73,7 @@ public:
         std::map<std::pair<std::string, std::string>, std::uint64_t> mutations;  ///< by (model, outcome)
         std::uint64_t snapshots = 0;
         std::uint64_t conflicts = 0;                  ///< mutations with a conflict
+        std::uint64_t replays = 0;                    ///< replays, counted nowhere else
         std::vector<std::uint64_t> duration_buckets;  ///< per bound, not cumulative; last = +Inf
         double duration_sum_seconds = 0;
         std::uint64_t duration_count = 0;
@@ -90,6 +91,7 @@ private:
 /// OpenMetrics text (also valid Prometheus text 0.0.4, checked with `promtool check metrics`):
 /// tether_requests_total{kind}, tether_failed_requests_total{kind},
 /// tether_mutations_total{model,outcome}, tether_snapshots_total, tether_conflicts_total,
+/// tether_replays_total,
 /// tether_request_duration_seconds (histogram), tether_recorder_* counters and gauges; ends with "# EOF".
 std::string to_openmetrics(const TelemetryCounters::Snapshot& counters, const RecorderStats& recorder);
 

@@ -67,7 +67,7 @@ ConflictCounts conflict_count_delta(const std::vector<CapturedRequest>& batch) {
     std::set<std::string_view> seen_fields;
     for (const auto& c : batch)
         for (const auto& m : c.mutations) {
-            if (!m.conflict) continue;
+            if (!m.conflict || c.request.is_replay()) continue;
             const Micros hour = conflict_hour(m.started_at_us);
             d.clients[ConflictHourKey{hour, m.instance, m.model, m.client_id}] += 1;
             d.entities[ConflictHourKey{hour, m.instance, m.model, m.entity_id}].add({1, m.started_at_us});

@@ -52,19 +52,21 @@ std::string cut(std::string s, std::size_t limit) {
     return s + "…";
 }
 
-// "/mutations/3/model" -> "/mutations/*/model": one group whichever mutation it was.
-std::string normalize_path(const std::string& path) {
+// Array indexes become "*", so that one cause is one group whichever element failed:
+// "/mutations/3/model" -> "/mutations/*/model" (JSON Pointer, sep '/'), and Laravel-style
+// validation keys "tags.0" -> "tags.*", "items.2.name" -> "items.*.name" (sep '.').
+std::string wildcard_indexes(std::string_view path, char sep) {
     std::string out;
-    std::size_t i = 0;
-    while (i < path.size()) {
-        std::size_t j = path.find('/', i + 1);
-        if (j == std::string::npos) j = path.size();
-        std::string_view seg(path.data() + i, j - i);  // includes the leading '/'
-        bool index = seg.size() > 1 && std::all_of(seg.begin() + 1, seg.end(), [](char c) { return c >= '0' && c <= '9'; });
-        out += index ? std::string_view("/*") : seg;
-        i = j;
+    out.reserve(path.size());
+    for (std::size_t i = 0;;) {
+        const std::size_t j = std::min(path.find(sep, i), path.size());
+        const std::string_view seg = path.substr(i, j - i);
+        const bool index = !seg.empty() && std::all_of(seg.begin(), seg.end(), [](char c) { return c >= '0' && c <= '9'; });
+        out += index ? std::string_view("*") : seg;
+        if (j == path.size()) return out;
+        out += sep;
+        i = j + 1;
     }
-    return out;
 }
 
 void cap_fields(std::vector<std::string>& fields) {
@@ -84,7 +86,7 @@ void read_validation(const std::string& text, std::vector<std::string>& fields, 
     auto v = try_parse(text, nullptr, &mr);
     if (!v || !v->is_object()) return;
     for (const auto& [key, val] : v->get_object()) {
-        fields.emplace_back(key);
+        fields.push_back(wildcard_indexes(std::string_view(key.data(), key.size()), '.'));
         if (!message.empty()) continue;
         const json::value* first = &val;
         if (val.is_array() && !val.get_array().empty()) first = &val.get_array()[0];
@@ -131,7 +133,7 @@ FailureRecord request_failure(const RequestRecord& r) {
         if (n.protocol_error) (n.where == "request" ? sent : answered).push_back(&n);
     auto from_notes = [&](const std::vector<const ParseNote*>& notes, const char* prefix) {
         f.reason = "protocol_error";
-        for (const ParseNote* n : notes) f.fields.push_back(normalize_path(n->path));
+        for (const ParseNote* n : notes) f.fields.push_back(wildcard_indexes(n->path, '/'));
         f.message = prefix + (notes[0]->path.empty() ? std::string() : notes[0]->path + ": ") + notes[0]->message;
     };
     if (r.request_parse_error) {
@@ -355,6 +357,7 @@ FailureCounts failure_delta(const std::vector<CapturedRequest>& batch, std::vect
     });
     for (const CapturedRequest* c : order) {
         const RequestRecord& r = c->request;
+        if (r.is_replay()) continue;
         const Micros t = r.started_at_us;
         for (auto& f : failures_of(*c)) {
             GroupKey key{f.fingerprint, f.instance};

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "storage/failure_counts.hpp"
+#include "storage/keys.hpp"
 #include "storage/memory/keyset_page.hpp"
 #include "tether/errors.hpp"
 
@@ -170,13 +171,7 @@ Page<ClientSummary> FailureTables::clients(const ClientFilter& filter, const Pag
     using Pos = std::pair<Micros, std::uint64_t>;  // (last_seen, seq), descending
     std::optional<Pos> after;
     if (c) {
-        std::uint64_t seq = 0;
-        try {
-            seq = std::stoull(c->id);
-        } catch (const std::exception&) {
-            throw InvalidArgument("cursor", "is not a client list cursor; expected a next_cursor of GET clients");
-        }
-        after = Pos{c->primary, seq};
+        after = Pos{c->primary, static_cast<std::uint64_t>(client_cursor_seq(*c))};
     }
     std::vector<std::pair<Pos, const std::string*>> hits;
     for (const auto& [id, row] : counts.clients) {

@@ -1,5 +1,6 @@
 #include "storage/keys.hpp"
 
+#include <charconv>
 #include <cstdint>
 
 #include "tether/errors.hpp"
@@ -42,6 +43,15 @@ NewestFirstBounds newest_first_bounds(const std::optional<Micros>& to_us, const 
     if (to_us && !(c && c->primary < *to_us)) b.before_us = *to_us;
     if (c && !(to_us && *to_us <= c->primary)) b.after = std::move(c);
     return b;
+}
+
+std::int64_t client_cursor_seq(const CursorKey& key) {
+    std::int64_t seq = -1;
+    const char* end = key.id.data() + key.id.size();
+    auto [p, ec] = std::from_chars(key.id.data(), end, seq);
+    if (ec != std::errc() || p != end || seq < 0 || (key.id.size() > 1 && key.id[0] == '0'))
+        throw InvalidArgument("cursor", "is not a client list cursor; expected a next_cursor of the client list");
+    return seq;
 }
 
 }  // namespace detail

@@ -1,6 +1,7 @@
 #pragma once
 // Rules every backend applies to what it stores and pages: ids travel inside keyset cursors,
 // rollup buckets must line up, and newest-first pages are bounded the same way.
+#include <cstdint>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -30,5 +31,9 @@ struct NewestFirstBounds {
     std::optional<CursorKey> after;
 };
 NewestFirstBounds newest_first_bounds(const std::optional<Micros>& to_us, const PageRequest& page);
+
+/// The client list pages by (last_seen, seq): its cursor's id is the decimal seq. Throws
+/// InvalidArgument("cursor") for any other cursor, such as one from a list keyed by ULIDs.
+std::int64_t client_cursor_seq(const CursorKey& key);
 
 }  // namespace tether::detail

@@ -386,6 +386,33 @@ TEMPLATE_TEST_CASE("failure contract: groups count, order, filter, trend and exp
     }
 }
 
+TEMPLATE_TEST_CASE("failure contract: every element of an array field is one group", "[storage][contract][failures]",
+                   TETHER_STORAGE_BACKENDS) {
+    TestType b;
+    Storage& st = *b.storage;
+    long n = 0;
+    auto bad = [&](const std::string& validation) {
+        ++n;
+        Push p(n, "c-1", H0 + n);
+        p.reject("Note", "validation_failed", validation);
+        return p.c;
+    };
+    st.write_batch({bad(R"({"tags.0":["The tags.0 field must be a string."]})"),
+                    bad(R"({"tags.0":["The tags.0 field must be a string."],"tags.1":["The tags.1 field must be a string."]})"),
+                    bad(R"({"tags.12":["x"],"items.3.name":["y"],"v2.0":["z"]})")});
+    FailureGroupQuery q;
+    q.now_us = H0 + one_hour_us;
+    auto groups = st.failure_groups(q, FailureThresholds{});
+    REQUIRE(groups.size() == 2);
+    CHECK(groups[0].fields == std::vector<std::string>{"tags.*"});
+    CHECK(groups[0].count == 2);
+    CHECK(groups[1].fields == std::vector<std::string>{"items.*.name", "tags.*", "v2.*"});
+    // Each failure keeps the message of the element that failed.
+    auto rows = walk(st, {}, 10);
+    REQUIRE(rows.size() == 3);
+    CHECK(rows[1].message == "tags.0: The tags.0 field must be a string.");
+}
+
 TEMPLATE_TEST_CASE("failure contract: clients, streaks and stuck flags", "[storage][contract][failures]",
                    TETHER_STORAGE_BACKENDS) {
     TestType b;
@@ -461,6 +488,11 @@ TEMPLATE_TEST_CASE("failure contract: clients, streaks and stuck flags", "[stora
     four.stuck_after_pushes = 4;
     CHECK(st.list_clients(stuck, {50, ""}, four).items.empty());
     CHECK_THROWS_AS(st.list_clients({}, {0, ""}, t), InvalidArgument);
+    // A cursor of another list (ids are ULIDs there, not the client list's seq) is refused.
+    const auto other = st.list_requests({}, {1, ""}).next_cursor;
+    REQUIRE_FALSE(other.empty());
+    CHECK_THROWS_WITH(st.list_clients({}, {50, other}, t), Catch::Contains("not a client list cursor"));
+    CHECK_THROWS_AS(st.list_clients({}, {50, encode_cursor({H0, "012"})}, t), InvalidArgument);
 
     // One ok push ends the streak.
     st.write_batch({ok_push("c-1", H0 + 20)});
@@ -528,6 +560,56 @@ TEMPLATE_TEST_CASE("failure contract: poison mutations", "[storage][contract][fa
     CHECK(st.poison_mutations(one, two).size() == 1);
     one.limit = 0;
     CHECK_THROWS_AS(st.poison_mutations(one, t), InvalidArgument);
+}
+
+TEMPLATE_TEST_CASE("failure contract: replays are history, not client traffic", "[storage][contract][failures]",
+                   TETHER_STORAGE_BACKENDS) {
+    TestType b;
+    Storage& st = *b.storage;
+    FailureThresholds t;  // stuck after 3, poison after 3
+    long n = 0;
+    Push ok(++n, "c-1", H0 + 1);
+    ok.add(MutationOutcome::applied, "Task", "m-1");
+    st.write_batch({ok.c});
+    // An operator replays three times; each replay fails (rejected, conflict, rejected), with
+    // the same mutation id, at later times. None of it is the client's doing.
+    std::vector<CapturedRequest> replays;
+    for (int i = 0; i < 3; ++i) {
+        Push r(++n, "c-1", H0 + 10 + i);
+        r.c.request.replay_of = ok.c.request.id;
+        if (i == 1)
+            r.conflict("Task", "m-1");
+        else
+            r.reject("Task", "validation_failed", title_required, "m-1");
+        replays.push_back(r.c);
+    }
+    st.write_batch(replays);
+
+    auto c1 = st.get_client("c-1", t);
+    REQUIRE(c1);
+    CHECK(c1->requests == 1);
+    CHECK(c1->failed_requests == 0);
+    CHECK(c1->failing_streak == 0);
+    CHECK_FALSE(c1->stuck);
+    CHECK(c1->last_seen_us == H0 + 1);
+    auto models = st.client_models("c-1");
+    REQUIRE(models.size() == 1);
+    CHECK(models[0].mutations == 1);
+    CHECK(models[0].failures == 0);
+    CHECK(walk(st, {}, 10).empty());
+    CHECK(st.failure_groups({}, t).empty());
+    FailureThresholds one;
+    one.poison_after_failures = 1;
+    CHECK(st.poison_mutations({}, one).empty());
+    ConflictPatternQuery q;
+    q.from_us = H0;
+    q.to_us = H0 + 3'600'000'000;
+    CHECK(st.conflict_patterns(q).total == 0);
+
+    // Still in the history, with their mutations and the conflict, linked to the original.
+    CHECK(test::walk_pages([&](const PageRequest& p) { return st.list_requests({}, p); }, 2).size() == 4);
+    CHECK(st.list_replays(ok.c.request.id, {50, ""}).items.size() == 3);
+    CHECK(st.list_conflicts({}, {50, ""}).items.size() == 1);
 }
 
 TEMPLATE_TEST_CASE("failure contract: prune keeps the most recently seen poison candidates",

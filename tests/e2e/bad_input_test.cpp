@@ -209,5 +209,15 @@ TEST_CASE("malformed pushes get a 4xx JSON error and show on the dashboard as fa
     CHECK(count_at(bad_client, "/requests") == 4);
     CHECK(count_at(bad_client, "/failed_requests") == 4);
 
+    // A dashboard URL over the dashboard's 8 KiB target limit gets its 414; headers over the
+    // server's 16 KiB get 431. Both are JSON and name the limit.
+    const auto long_url = http_request(server.port(), "GET",
+                                       std::string(dashboard_prefix) + "/api/requests?client_id=" + std::string(9000, 'a'));
+    CHECK(long_url.status == 414);
+    CHECK(parse_object(long_url.body).at("error").as_string() == "uri_too_long");
+    const auto big_headers = http_request(server.port(), "GET", "/healthz", {}, {{"X-Padding", std::string(20000, 'p')}});
+    CHECK(big_headers.status == 431);
+    CHECK(parse_object(big_headers.body).at("message").as_string().find("16384 bytes") != json::string::npos);
+
     CHECK(server.terminate() == 0);
 }

@@ -175,6 +175,28 @@ TEST_CASE("dashboard: JSON API answers what the core queries return", "[http]") 
         CHECK(boost::json::value(detail) == boost::json::parse(to_json(*storage.get_request(id))));
     }
 
+    SECTION("a cursor only pages the list that issued it") {
+        auto first = json_of(get(dashboard, p + "/api/requests?limit=1"));
+        const std::string cursor(first.at("next_cursor").as_string());
+        CHECK(get(dashboard, p + "/api/requests?limit=1&cursor=" + cursor).result() == http::status::ok);
+        auto refused = [&](const std::string& target, const std::string& says) {
+            INFO(target);
+            auto res = get(dashboard, p + target);
+            CHECK(res.result() == http::status::bad_request);
+            auto body = json_of(res);
+            CHECK(body.at("parameter") == "cursor");
+            CHECK_THAT(std::string(body.at("message").as_string()), Catch::Contains(says));
+        };
+        refused("/api/conflicts?cursor=" + cursor, "issued for another list");
+        refused("/api/failures?cursor=" + cursor, "issued for another list");
+        refused("/api/clients?cursor=" + cursor, "issued for another list");
+        std::string altered = cursor;
+        altered[altered.size() - 1] = altered.back() == '0' ? '1' : '0';
+        refused("/api/requests?cursor=" + altered, "was altered");
+        // The storage's own cursor, well formed but not issued by this API.
+        refused("/api/requests?cursor=" + encode_cursor({123, "abc"}), "not a cursor of this API");
+    }
+
     SECTION("mutations of a request and one mutation") {
         auto rejected = storage.list_requests({.outcome = RequestOutcome::rejected}, {}).items.at(0);
         auto list = json_of(get(dashboard, p + "/api/requests/" + rejected.id + "/mutations"));
@@ -255,6 +277,19 @@ TEST_CASE("dashboard: bad parameters, unknown routes and methods get JSON errors
         CHECK(body.at("parameter") == c.parameter.c_str());
         CHECK_FALSE(body.at("message").as_string().empty());
     }
+
+    // Messages echo the value they refused, and explain the usual cause of a bad time.
+    auto message = [&](const std::string& target) {
+        return std::string(json_of(get(dashboard, p + target)).at("message").as_string());
+    };
+    CHECK_THAT(message("/api/requests?limit=ten"), Catch::Contains("got 'ten'"));
+    CHECK_THAT(message("/api/requests?kind=sideways"), Catch::Contains("got 'sideways'"));
+    CHECK_THAT(message("/api/conflicts?conflicted=yes"), Catch::Contains("unknown parameter"));
+    const auto plus = message("/api/requests?from=2026-11-26T17:58:12+01:00");
+    CHECK_THAT(plus, Catch::Contains("got '2026-11-26T17:58:12 01:00'") && Catch::Contains("%2B"));
+    // Refused further in (by the core), worded the same way.
+    CHECK_THAT(message("/api/conflicts/patterns?from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z"),
+               Catch::StartsWith("query parameter 'to': "));
 
     auto unknown = get(dashboard, p + "/api/nothing");
     CHECK(unknown.result() == http::status::not_found);

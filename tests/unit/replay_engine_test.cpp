@@ -438,7 +438,7 @@ TEST_CASE("replay: without confirmation nothing happens and the token stays usab
     CHECK(rig.engine().replay(id, {true, token, false, "alice"}).recorded);
 
     SECTION("request bodies") {
-        auto o = parse_replay_options(R"({"confirm": true, "token": "abc", "skip_redacted": true, "extra": 1})");
+        auto o = parse_replay_options(R"({"confirm": true, "token": "abc", "skip_redacted": true})");
         CHECK(o.confirm);
         CHECK(o.token == "abc");
         CHECK(o.skip_redacted);
@@ -448,6 +448,9 @@ TEST_CASE("replay: without confirmation nothing happens and the token stays usab
         CHECK(thrown<InvalidArgument>([] { parse_replay_options(R"({"token": 5})"); }).parameter() == "token");
         CHECK(thrown<InvalidArgument>([] { parse_replay_options(R"({"skip_redacted": 1})"); }).parameter() ==
               "skip_redacted");
+        auto extra = thrown<InvalidArgument>([] { parse_replay_options(R"({"confirm": true, "skip_redact": true})"); });
+        CHECK(extra.parameter() == "skip_redact");
+        CHECK_THAT(extra.what(), Catch::Contains("unknown key"));
         CHECK(thrown<InvalidArgument>([] { parse_replay_options("[true]"); }).parameter() == "body");
         CHECK(thrown<InvalidArgument>([] { parse_replay_options(""); }).parameter() == "body");
         auto bad = thrown<InvalidArgument>([] { parse_replay_options("{\"confirm\": tru}"); });

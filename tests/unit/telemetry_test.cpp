@@ -133,6 +133,36 @@ TEST_CASE("telemetry: a batch becomes 5-minute and hourly rollups per instance",
     CHECK(hour->clients.at("a") == ClientCounts{2, 2, 0});
 }
 
+TEST_CASE("telemetry: replays are counted apart from the traffic", "[telemetry]") {
+    const Micros t0 = 1'795'600'800'000'000;
+    std::vector<CapturedRequest> batch;
+    batch.push_back(request(t0 + 1, ExchangeKind::push, RequestOutcome::ok, 2000, "a", {{"Task", MutationOutcome::applied}}));
+    auto replay = request(t0 + 2, ExchangeKind::push, RequestOutcome::rejected, 3000, "a",
+                          {{"Task", MutationOutcome::rejected}, {"Task", MutationOutcome::conflict}});
+    replay.request.replay_of = "R1";
+    batch.push_back(replay);
+
+    auto out = TelemetryAggregator(TelemetryConfig{}).rollup(batch);
+    REQUIRE(out.items.size() == 2);  // 5-minute and hourly, of the one client request
+    for (const auto& r : out.items) {
+        CHECK(r.requests == 1);
+        CHECK(r.failed_requests == 0);
+        CHECK(r.conflicts == 0);
+        CHECK(r.models.at("Task") == ModelCounts{1, 0, 0});
+        CHECK(r.clients.at("a") == ClientCounts{1, 1, 0});
+    }
+
+    TelemetryCounters counters;
+    counters.count(batch);
+    auto c = counters.snapshot();
+    CHECK(c.requests.at("push") == 1);
+    CHECK(c.failed_requests.count("push") == 0);
+    CHECK(c.conflicts == 0);
+    CHECK(c.duration_count == 1);
+    CHECK(c.replays == 1);
+    CHECK_THAT(to_openmetrics(c, {}), Catch::Contains("\ntether_replays_total 1\n"));
+}
+
 TEST_CASE("telemetry: the client cap folds extra clients into (other)", "[telemetry]") {
     TelemetryConfig cfg;
     cfg.max_clients_per_bucket = 3;

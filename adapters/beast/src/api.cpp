@@ -28,10 +28,46 @@ const std::string& id_arg(const Call& call, std::size_t i, std::string_view what
     return id;
 }
 
-PageRequest page_of(const Query& q, std::size_t default_limit = 50) {
+// A cursor leaves the API sealed to the list that issued it (and to the request, for a
+// request's mutations and its replay preview). Pasted into another list, or edited, it is a
+// clear 400 instead of a page from some arbitrary position. The seal is a checksum, not a
+// secret: cursors only ever select rows the caller may list anyway.
+constexpr std::size_t seal_chars = 12;
+
+std::string seal_of(std::string_view scope, std::string_view cursor) {
+    std::uint64_t h = 14695981039346656037ULL;  // FNV-1a over "v1", scope, cursor
+    for (std::string_view part : {std::string_view("v1"), scope, cursor}) {
+        for (unsigned char ch : part) {
+            h ^= ch;
+            h *= 1099511628211ULL;
+        }
+        h ^= 0xff;  // a separator no text byte of a valid scope or cursor can forge
+        h *= 1099511628211ULL;
+    }
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out(seal_chars, '0');
+    for (std::size_t i = 0; i < seal_chars; ++i) out[i] = hex[(h >> (4 * i)) & 15];
+    return out;
+}
+
+template <class P>
+P sealed(P page, std::string_view scope) {
+    if (!page.next_cursor.empty()) page.next_cursor += "." + seal_of(scope, page.next_cursor);
+    return page;
+}
+
+PageRequest page_of(const Query& q, std::string_view scope, std::size_t default_limit = 50) {
     PageRequest page;
     page.limit = q.limit(default_limit);
-    page.cursor = q.text("cursor", 512);
+    const std::string given = q.text("cursor", 512);
+    if (given.empty()) return page;
+    const auto dot = given.rfind('.');
+    if (dot == std::string::npos || given.size() - dot - 1 != seal_chars)
+        Query::invalid("cursor", "is not a cursor of this API; expected the next_cursor value of a previous page");
+    page.cursor = given.substr(0, dot);
+    if (given.compare(dot + 1, seal_chars, seal_of(scope, page.cursor)) != 0)
+        Query::invalid("cursor", "was issued for another list or was altered; expected the next_cursor value of a "
+                                 "previous page of this list");
     return page;
 }
 
@@ -76,7 +112,7 @@ std::string list_requests(Call& c) {
         f.failed_only = true;
     }
     time_range(q, f);
-    return to_json(c.observer.storage().list_requests(f, page_of(q)));
+    return to_json(sealed(c.observer.storage().list_requests(f, page_of(q, "requests")), "requests"));
 }
 
 std::string get_request(Call& c) {
@@ -110,12 +146,13 @@ std::string list_mutations(Call& c) {
     f.outcome = q.choice("outcome", parse_mutation_outcome, "applied, rejected, conflict, unknown");
     f.model = q.text("model");
     f.conflicted_only = q.flag("conflicted").value_or(false);
-    auto page = page_of(q, 100);
+    const std::string scope = "mutations/" + id;
+    auto page = page_of(q, scope, 100);
     auto result = c.observer.storage().list_mutations(id, f, page);
     // An unknown request and a request without matching mutations look alike in a page;
     // only the first (uncursored) page pays for telling them apart.
     if (result.items.empty() && page.cursor.empty() && !c.observer.storage().get_request(id)) not_found("request", id);
-    return to_json(result);
+    return to_json(sealed(std::move(result), scope));
 }
 
 std::string get_mutation(Call& c) {
@@ -131,7 +168,8 @@ std::string get_mutation(Call& c) {
 std::string replay_preview(Call& c) {
     c.query.allow_only({"limit", "cursor"});
     const auto& id = id_arg(c, 0, "request");
-    return to_json(c.observer.replay().preview(id, page_of(c.query, 100)));
+    const std::string scope = "replay-preview/" + id;
+    return to_json(sealed(c.observer.replay().preview(id, page_of(c.query, scope, 100)), scope));
 }
 
 std::string replay_live(Call& c) {
@@ -158,7 +196,7 @@ std::string list_conflicts(Call& c) {
     f.instance = q.text("instance");
     f.resolution = q.choice("resolution", parse_resolution, "server_wins, client_wins, merged, rejected");
     time_range(q, f);
-    return to_json(c.observer.conflicts().list(f, page_of(q)));
+    return to_json(sealed(c.observer.conflicts().list(f, page_of(q, "conflicts")), "conflicts"));
 }
 
 std::string get_conflict(Call& c) {
@@ -197,7 +235,7 @@ std::string list_failures(Call& c) {
     f.instance = q.text("instance");
     f.kind = q.choice("kind", parse_failure_kind, "mutation, request");
     time_range(q, f);
-    return to_json(c.observer.failures().list(f, page_of(q)));
+    return to_json(sealed(c.observer.failures().list(f, page_of(q, "failures")), "failures"));
 }
 
 std::string failure_groups(Call& c) {
@@ -234,7 +272,7 @@ std::string list_clients(Call& c) {
     c.query.allow_only({"stuck", "limit", "cursor"});
     ClientFilter f;
     f.stuck_only = c.query.flag("stuck").value_or(false);
-    return to_json(c.observer.failures().clients(f, page_of(c.query)));
+    return to_json(sealed(c.observer.failures().clients(f, page_of(c.query, "clients")), "clients"));
 }
 
 std::string get_client(Call& c) {

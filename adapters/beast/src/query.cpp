@@ -8,13 +8,23 @@
 
 namespace tether::beast::detail {
 
+namespace {
+// Names and values come from the client: echo them printable and short, never as raw bytes.
+std::string printable(std::string_view s) {
+    std::string out;
+    for (char c : s.substr(0, 64)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+    if (s.size() > 64) out += "...";
+    return out;
+}
+}  // namespace
+
 void Query::invalid(std::string_view name, const std::string& expected) {
-    // The name comes from the client: echo it printable and short, never as raw bytes.
-    std::string shown;
-    for (char c : name.substr(0, 64)) shown += (c >= 0x20 && c < 0x7f) ? c : '?';
+    const std::string shown = printable(name);
     throw HttpError(http::status::bad_request, "invalid_parameter", "query parameter '" + shown + "': " + expected,
                     shown);
 }
+
+std::string Query::got(std::string_view value) { return ", got '" + printable(value) + "'"; }
 
 Query Query::parse(std::string_view target) {
     auto url = boost::urls::parse_origin_form(target);
@@ -54,7 +64,7 @@ std::optional<bool> Query::flag(std::string_view name) const {
     if (v.empty()) return std::nullopt;
     if (v == "1" || v == "true") return true;
     if (v == "0" || v == "false") return false;
-    invalid(name, "expected 1, 0, true or false");
+    invalid(name, "expected 1, 0, true or false" + got(v));
 }
 
 std::optional<Micros> Query::time(std::string_view name) const {
@@ -64,7 +74,10 @@ std::optional<Micros> Query::time(std::string_view name) const {
     Micros us = 0;
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), us);
     if (ec == std::errc() && end == v.data() + v.size()) return us;
-    invalid(name, "expected an ISO-8601 time with a zone (2026-11-24T10:05:00Z) or microseconds since 1970");
+    // "+01:00" unencoded in a URL reads as " 01:00": say so, it is the usual cause.
+    const bool lost_plus = v.find(' ') != std::string::npos;
+    invalid(name, "expected an ISO-8601 time with a zone (2026-11-24T10:05:00Z) or microseconds since 1970" + got(v) +
+                      (lost_plus ? " (a '+' in a URL query means a space: write it as %2B)" : ""));
 }
 
 long long Query::number(std::string_view name, long long fallback, long long min, long long max) const {
@@ -73,7 +86,7 @@ long long Query::number(std::string_view name, long long fallback, long long min
     long long n = 0;
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
     if (ec != std::errc() || end != v.data() + v.size() || n < min || n > max)
-        invalid(name, "expected a whole number from " + std::to_string(min) + " to " + std::to_string(max));
+        invalid(name, "expected a whole number from " + std::to_string(min) + " to " + std::to_string(max) + got(v));
     return n;
 }
 

@@ -38,11 +38,13 @@ public:
         const std::string value = text(name);
         if (value.empty()) return std::nullopt;
         auto parsed = parse(value);
-        if (!parsed) invalid(name, "expected one of " + std::string(expected));
+        if (!parsed) invalid(name, "expected one of " + std::string(expected) + got(value));
         return parsed;
     }
 
     [[noreturn]] static void invalid(std::string_view name, const std::string& expected);
+    /// ", got 'value'" with the value made printable and short, for those messages.
+    static std::string got(std::string_view value);
 
 private:
     std::map<std::string, std::string, std::less<>> values_;

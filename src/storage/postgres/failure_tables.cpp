@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "storage/keys.hpp"
 #include "storage/postgres/pg_util.hpp"
 #include "storage/record_columns.hpp"
 #include "tether/errors.hpp"
@@ -370,12 +371,7 @@ Page<ClientSummary> clients(pqxx::transaction_base& tx, const ClientFilter& filt
     if (filter.stuck_only) sql += " AND failing_streak >= " + p.i64(std::max<std::uint32_t>(1, t.stuck_after_pushes));
     if (!page.cursor.empty()) {
         auto c = decode_cursor(page.cursor);
-        std::int64_t seq = 0;
-        try {
-            seq = std::stoll(c.id);
-        } catch (const std::exception&) {
-            throw InvalidArgument("cursor", "is not a client list cursor; expected a next_cursor of GET clients");
-        }
+        const std::int64_t seq = client_cursor_seq(c);
         sql += " AND (last_seen, seq) < (" + p.i64(c.primary) + ", " + p.i64(seq) + ")";
     }
     sql += " ORDER BY last_seen DESC, seq DESC LIMIT " + p.i64(static_cast<std::int64_t>(page.limit + 1));

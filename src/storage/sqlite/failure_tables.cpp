@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "storage/keys.hpp"
 #include "tether/errors.hpp"
 #include "tether/telemetry.hpp"
 
@@ -544,12 +545,7 @@ Page<ClientSummary> FailureTables::clients(const QueryFn& q, const ClientFilter&
     }
     if (!page.cursor.empty()) {
         auto c = decode_cursor(page.cursor);
-        std::int64_t seq = 0;
-        try {
-            seq = std::stoll(c.id);
-        } catch (const std::exception&) {
-            throw InvalidArgument("cursor", "is not a client list cursor; expected a next_cursor of GET clients");
-        }
+        const std::int64_t seq = client_cursor_seq(c);
         sql += " AND (last_seen, seq) < (?, ?)";
         binds.emplace_back(c.primary);
         binds.emplace_back(seq);
