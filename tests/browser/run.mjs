@@ -877,12 +877,15 @@ function defineChecks(ctx) {
         // Whatever the window, the strip shows the 288 five-minute cells of the last 24 h.
         assert.equal(await page.locator('#main .strip .cell').count(), 288, `${w}: health cells`);
       }
-      // A top client's "Failed" count opens exactly that many failed requests.
-      const top = (await api('metrics', { window: '1h' })).top_clients.find((c) => c.failures > 0 && c.failures <= 50);
+      // A top client's "Failed" count opens exactly that many failed requests: those of the
+      // overview's window (from/to in the link) and no others.
+      const hour = await api('metrics', { window: '1h' });
+      const top = hour.top_clients.find((c) => c.failures > 0 && c.failures <= 50);
       assert.ok(top, 'no top client with failed requests');
-      await within(page, 'top client failed link', () => page.click(
-        `#main a[href="#/requests?client_id=${enc(top.client_id)}&outcome=failed"]`));
-      const failed = (await api('api/requests', { client_id: top.client_id, outcome: 'failed', limit: 50 })).items;
+      const scoped = `#/requests?from=${enc(hour.from)}&to=${enc(hour.to)}&client_id=${enc(top.client_id)}&outcome=failed`;
+      await within(page, 'top client failed link', () => page.click(`#main a[href="${scoped}"]`));
+      assert.equal(await hashOf(page), scoped, 'the link keeps the window');
+      const failed = (await api('api/requests', { client_id: top.client_id, outcome: 'failed', from: hour.from, to: hour.to, limit: 50 })).items;
       assert.equal(failed.length, top.failures, `GET api/requests?outcome=failed for ${top.client_id} vs top_clients failures`);
       expectRequestRows(await requireTable(page, 'Sync requests, newest first', 'failed requests'), failed, `failed requests of ${top.client_id}`);
       assert.equal(await page.inputValue('#f-outcome'), 'failed', 'the outcome filter shows "failed"');

@@ -223,6 +223,10 @@ TEST_CASE("dashboard: JSON API answers what the core queries return", "[http]") 
         CHECK(groups.at("items").as_array().size() == 2);  // the validation failure, the invalid body
         const std::string fp(groups.at("items").at(0).at("fingerprint").as_string());
         CHECK(json_of(get(dashboard, p + "/api/failures/groups/" + fp)).at("fingerprint") == fp.c_str());
+        auto elsewhere = get(dashboard, p + "/api/failures/groups/" + fp + "?instance=nope");
+        CHECK(elsewhere.result() == http::status::not_found);
+        CHECK_THAT(std::string(json_of(elsewhere).at("message").as_string()),
+                   Catch::Contains("has no failures on instance 'nope'"));
         CHECK(json_of(get(dashboard, p + "/api/failures?fingerprint=" + fp)).at("items").as_array().size() == 1);
         CHECK(json_of(get(dashboard, p + "/api/failures?kind=request")).at("items").as_array().size() == 1);
         CHECK(json_of(get(dashboard, p + "/api/failures/poison")).at("items").as_array().empty());

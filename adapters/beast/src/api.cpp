@@ -255,7 +255,11 @@ std::string failure_groups(Call& c) {
 std::string failure_group(Call& c) {
     c.query.allow_only({"instance"});
     const auto& fp = id_arg(c, 0, "failure group");
-    auto group = c.observer.failures().group(fp, c.query.text("instance"));
+    const std::string instance = c.query.text("instance");
+    auto group = c.observer.failures().group(fp, instance);
+    if (!group && !instance.empty() && c.observer.failures().group(fp, ""))
+        throw HttpError(http::status::not_found, "not_found",
+                        "failure group '" + fp + "' has no failures on instance '" + instance + "'");
     if (!group) not_found("failure group", fp);
     return to_json(*group);
 }

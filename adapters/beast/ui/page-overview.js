@@ -23,45 +23,47 @@ function card(label, value, sub, opts = {}) {
     sub ? h('p', { class: 'card-sub' }, sub) : null);
 }
 
-function cards(doc) {
+// Every figure links to the rows it counts: same window (`scope.from`/`scope.to`, the
+// document's own range) and instance.
+function cards(doc, scope) {
   const t = doc.throughput || {};
   const l = doc.latency || {};
   return h('div', { class: 'cards' },
-    card('Requests', num(t.requests), `${num(t.pushes)} push · ${num(t.pulls)} pull`, { href: '#/requests' }),
+    card('Requests', num(t.requests), `${num(t.pushes)} push · ${num(t.pulls)} pull`, { href: hashHref('/requests', scope) }),
     card('Mutations', num(t.mutations), `${num(t.applied)} applied · ${num(t.rejected)} rejected · ${num(t.conflicts)} conflicts`),
     card('Snapshots', num(t.snapshots), 'returned by pulls'),
     card('Conflict rate', pct(doc.conflict_rate), `${num(doc.conflict_requests)} requests with ≥ 1 conflict`,
-      { href: '#/conflicts', tone: doc.conflict_rate > 0 ? 'warn' : null }),
+      { href: hashHref('/conflicts', scope), tone: doc.conflict_rate > 0 ? 'warn' : null }),
     card('Failure rate', pct(doc.failure_rate), `${num(doc.failed_requests)} failed requests`,
-      { href: '#/failures', tone: doc.failure_rate > 0 ? 'bad' : null }),
+      { href: hashHref('/requests', { ...scope, outcome: 'failed' }), tone: doc.failure_rate > 0 ? 'bad' : null }),
     h('div', { class: 'card card-wide' },
       h('p', { class: 'card-label', text: 'Latency' }),
       h('p', { class: 'card-value' }, ms(l.p95_ms), h('span', { class: 'card-unit', text: ' p95' })),
       kv([['avg', ms(l.avg_ms)], ['p50', ms(l.p50_ms)], ['p99', ms(l.p99_ms)], ['max', ms(l.max_ms)]], 'kv-inline')));
 }
 
-function topModels(doc, instance) {
+function topModels(doc, scope) {
   const rows = doc.top_models || [];
   const max = Math.max(0, ...rows.map((r) => r.mutations));
   return panel('Top models', table([
     {
-      label: 'Model', cell: (r) => (r.model ? link('/requests', { model: r.model, instance }, r.model)
+      label: 'Model', cell: (r) => (r.model ? link('/requests', { ...scope, model: r.model }, r.model)
         : h('span', { class: 'muted', text: '(no model)', title: 'Mutations sent without a model (malformed pushes)' })),
     },
     { label: 'Mutations', class: 'num', cell: (r) => h('span', { class: 'num-bar' }, shareBar(r.mutations, max), num(r.mutations)) },
-    { label: 'Conflicts', class: 'num', cell: (r) => (r.conflicts && r.model ? link('/conflicts', { model: r.model }, num(r.conflicts)) : count(r.conflicts)) },
-    { label: 'Failures', class: 'num', cell: (r) => (r.failures && r.model ? link('/failures', { model: r.model }, num(r.failures)) : count(r.failures)) },
+    { label: 'Conflicts', class: 'num', cell: (r) => (r.conflicts && r.model ? link('/conflicts', { ...scope, model: r.model }, num(r.conflicts)) : count(r.conflicts)) },
+    { label: 'Failures', class: 'num', cell: (r) => (r.failures && r.model ? link('/failures/list', { ...scope, model: r.model, kind: 'mutation' }, num(r.failures)) : count(r.failures)) },
   ], rows, { empty: 'No mutations in this window', caption: 'Top models by mutations' }));
 }
 
-function topClients(doc) {
+function topClients(doc, scope) {
   const rows = doc.top_clients || [];
   const max = Math.max(0, ...rows.map((r) => r.requests));
   return panel('Top clients', table([
     { label: 'Client', cell: (r) => link('/clients/' + encodeURIComponent(r.client_id), null, r.client_id) },
     { label: 'Requests', class: 'num', cell: (r) => h('span', { class: 'num-bar' }, shareBar(r.requests, max), num(r.requests)) },
     { label: 'Mutations', class: 'num', cell: (r) => num(r.mutations) },
-    { label: 'Failed', class: 'num', cell: (r) => (r.failures ? link('/requests', { client_id: r.client_id, outcome: 'failed' }, num(r.failures)) : h('span', { class: 'zero', text: '0' })) },
+    { label: 'Failed', class: 'num', cell: (r) => (r.failures ? link('/requests', { ...scope, client_id: r.client_id, outcome: 'failed' }, num(r.failures)) : h('span', { class: 'zero', text: '0' })) },
   ], rows, { empty: 'No requests in this window', caption: 'Top clients by requests' }));
 }
 
@@ -132,18 +134,19 @@ export async function render(ctx) {
     const healthDoc = day || doc;
     const from = toDate(doc.from);
     const to = toDate(doc.to);
+    const scope = { from: doc.from, to: doc.to, instance };
     updated.replaceChildren('Updated ', timeEl(doc.generated_at));
     hideTip();
     preserveFocus(content, () => content.replaceChildren(
       h('p', { class: 'muted small window-range', text: `${winText[0].toUpperCase() + winText.slice(1)}: ${localTime(from)} – ${localTime(to)}${instance ? ' · instance ' + instance : ''}` }),
-      cards(doc),
+      cards(doc, scope),
       panel('Health — last 24 hours', healthDoc.health && healthDoc.health.length
         ? healthStrip(healthDoc.health, {
           bucketSeconds: healthDoc.bucket_seconds,
           hrefFor: (c, fromIso, toIso) => hashHref('/requests', { from: fromIso, to: toIso, instance }),
         })
         : empty('No health data'), { meta: '5-minute buckets · hover or focus a bucket for its numbers, click it for its requests' }),
-      h('div', { class: 'grid-2' }, topModels(doc, instance), topClients(doc)),
+      h('div', { class: 'grid-2' }, topModels(doc, scope), topClients(doc, scope)),
       recorder(doc)));
   };
   ctx.root.append(pageHead('Overview', { actions: controls, sub: updated }), content);
