@@ -28,7 +28,7 @@ json::object conflict_object(const ConflictRecord& c) {
         {"model", c.model},
         {"operation", c.operation},
         {"client_id", c.client_id},
-        {"client_version", c.client_version},
+        {"client_version", or_null(c.client_version)},
         {"instance", c.instance},
         {"started_at", format_iso8601(c.started_at_us)},
         {"started_at_us", c.started_at_us},

@@ -58,7 +58,7 @@ json::object failure_value(const FailureRecord& f) {
             {"model", or_null(f.model)},
             {"operation", or_null(f.operation)},
             {"client_id", f.client_id},
-            {"client_version", f.client_version},
+            {"client_version", or_null(f.client_version)},
             {"instance", f.instance},
             {"started_at", format_iso8601(f.started_at_us)},
             {"started_at_us", f.started_at_us},
@@ -113,7 +113,7 @@ json::object group_value(const FailureGroup& g) {
 
 json::object client_value(const ClientSummary& c) {
     json::object o{{"client_id", c.client_id},
-            {"client_version", c.client_version},
+            {"client_version", or_null(c.client_version)},
             {"instance", c.instance},
             {"requests", c.requests},
             {"pushes", c.pushes},

@@ -371,6 +371,8 @@ void apply_traces(Processor& p, std::vector<MutationTrace>& traces, json::storag
             if (!tr.conflict->reason.empty()) c.reason = std::move(tr.conflict->reason);
             if (auto st = p.host_json(tr.conflict->server_state_json, label + ":server_state", sp))
                 c.server_state_json = to_text(*st);
+            // What the response said to the client stays; the host fills in what it did not say.
+            if (c.server_updated_at.empty()) c.server_updated_at = std::move(tr.conflict->server_updated_at);
             // A host-reported conflict the response does not mention: settle the outcome
             // from the resolution (client wins / merged end applied, the rest are conflicts).
             if (m.outcome == MutationOutcome::unknown)

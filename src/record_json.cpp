@@ -46,7 +46,7 @@ json::object request_summary_value(const RequestRecord& r) {
     return {{"id", r.id},
             {"kind", to_string(r.kind)},
             {"client_id", r.client_id},
-            {"client_version", r.client_version},
+            {"client_version", or_null(r.client_version)},
             {"instance", r.instance},
             {"started_at", format_iso8601(r.started_at_us)},
             {"started_at_us", r.started_at_us},

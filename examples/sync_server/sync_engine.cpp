@@ -357,8 +357,8 @@ void SyncEngine::apply_mutation(PushContext& ctx, const json::object& m, std::si
             *spec,     entity_id,    effective_op, state_obj, existing->updated_at_us, is_delete ? nullptr : &to_store,
             client_us, ctx.client_id};
         ConflictDecision decision = resolver.resolve(input);
-        trace.conflict =
-            tether::ConflictTrace{resolver.name(), decision.resolution, existing->data_json, decision.reason};
+        trace.conflict = tether::ConflictTrace{resolver.name(), decision.resolution, existing->data_json,
+                                               decision.reason, tether::format_iso8601(existing->updated_at_us)};
         if (decision.resolution == tether::Resolution::server_wins ||
             decision.resolution == tether::Resolution::rejected) {
             json::object data;

@@ -29,6 +29,10 @@ struct ConflictTrace {
     Resolution resolution = Resolution::server_wins;
     std::string server_state_json;  ///< the record on the server when the conflict was detected
     std::string reason;             ///< free text, e.g. "client timestamp older than updated_at"
+    /// The server record's updated_at when the conflict was detected, as text (ISO-8601
+    /// preferred); "" = not reported. Shown with the conflict when the response does not say
+    /// it (a merge answers `applied`, without conflict data).
+    std::string server_updated_at{};
 };
 
 /// What the host knows about one mutation beyond the response body.

@@ -50,7 +50,8 @@ std::string to_json(const RequestRecord& request);
 /// One request in a list (GET /api/requests, server-sent events), without bodies, headers or
 /// notes:
 ///
-///   id, kind ("push"|"pull"), client_id, client_version, instance   string
+///   id, kind ("push"|"pull"), client_id, instance                   string
+///   client_version                                                  string | null when not sent
 ///   started_at, started_at_us                                       time
 ///   duration_ms, duration_us                                        duration
 ///   http_status                                                     integer
@@ -75,7 +76,7 @@ std::string to_json(const Page<RequestRecord>& page);
 ///   conflict                                 null, or {reason, resolver (string|null),
 ///                                            resolution ("server_wins"|"client_wins"|"merged"|
 ///                                            "rejected"|null), server_state (value|null),
-///                                            server_updated_at (string as sent|null),
+///                                            server_updated_at (string as sent or traced|null),
 ///                                            reported_by_host, reported_in_response (bool),
 ///                                            fields (field changes, from = server, to = client)}
 ///   state_before, state_after                JSON value reported by the host | null when not

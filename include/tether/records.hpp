@@ -54,7 +54,7 @@ struct ConflictInfo {
     std::string resolver;           ///< host-reported resolver name ("" when only seen in the response)
     std::optional<Resolution> resolution;
     std::string server_state_json;  ///< redacted
-    std::string server_updated_at;  ///< as sent by the server
+    std::string server_updated_at;  ///< as the response sent it, else as the host traced it
     bool reported_by_host = false;
     bool reported_in_response = false;
     /// Fields the client payload sends whose value differs from server_state

@@ -83,6 +83,7 @@ struct ProcessedMutation {
     bool conflict = false;
     std::string resolver_name;
     std::string server_state_json;
+    std::string server_updated_at_iso;
 };
 extern std::vector<ProcessedMutation> processed;
 

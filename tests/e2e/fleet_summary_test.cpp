@@ -91,6 +91,8 @@ TEST_CASE("the dashboard's numbers equal tether-fleet's summary exactly") {
     const auto merged_by_model = by_key(merged, "model");
     const auto merged_by_client = by_key(merged, "client_id");
     CHECK(!merged.empty());  // the Note merge ran: the case only the dashboard can see
+    // A merge answers `applied`, so only the host's trace says when the server record changed.
+    for (const auto& c : merged) CHECK(c.at("server_updated_at").is_string());
     CHECK(merged_by_model.size() == 1);
     CHECK(get_or_zero(merged_by_model, "Note") == merged.size());
 

@@ -132,12 +132,13 @@ TEST_CASE("pipeline: a host-reported conflict that ends applied is still a confl
     t.state_before_json = R"({"id":"x","body":"server text","title":"T","updated_at":"2026"})";
     t.state_after_json = R"({"id":"x","body":"client text\nserver text","title":"T","updated_at":"2027"})";
     t.conflict = ConflictTrace{"note_field_merge", Resolution::merged, R"({"body":"server text","title":"T"})",
-                               "client timestamp older than updated_at"};
+                               "client timestamp older than updated_at", "2026-11-24T10:00:00.000000Z"};
     ex.traces.push_back(t);
     auto out = f.run(std::move(ex));
     const auto& m = out.mutations[0];
     CHECK(m.outcome == MutationOutcome::applied);
     REQUIRE(m.conflict);
+    CHECK(m.conflict->server_updated_at == "2026-11-24T10:00:00.000000Z");  // the response did not say it
     CHECK(m.conflict->resolver == "note_field_merge");
     CHECK(m.conflict->resolution == Resolution::merged);
     CHECK(m.conflict->reported_by_host);

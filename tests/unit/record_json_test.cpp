@@ -195,6 +195,9 @@ TEST_CASE("record_json: push request detail has every key with its type", "[reco
     CHECK(str(o["kind"]) == "push");
     CHECK(str(o["client_id"]) == "c-7f3a");
     CHECK(str(o["client_version"]) == "2.4.1");
+    auto unversioned = r;
+    unversioned.client_version.clear();  // the client sent no version header
+    CHECK(parse_object(to_json(unversioned))["client_version"].is_null());
     CHECK(str(o["instance"]) == "eu-1");
     CHECK(str(o["started_at"]) == "2024-11-25T02:00:00.123456Z");
     CHECK(integer(o["started_at_us"]) == t0);
