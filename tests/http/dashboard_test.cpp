@@ -288,6 +288,9 @@ TEST_CASE("dashboard: bad parameters, unknown routes and methods get JSON errors
     };
     CHECK_THAT(message("/api/requests?limit=ten"), Catch::Contains("got 'ten'"));
     CHECK_THAT(message("/api/requests?kind=sideways"), Catch::Contains("got 'sideways'"));
+    CHECK_THAT(message("/api/requests?kind=" + std::string(100, 'x')), Catch::Contains("got '" + std::string(61, 'x') + "...'"));
+    auto long_name = json_of(get(dashboard, p + "/api/requests?" + std::string(100, 'q') + "=1"));
+    CHECK(long_name.at("parameter") == std::string(64, 'q').c_str());  // echoed, never longer than 64
     CHECK_THAT(message("/api/conflicts?conflicted=yes"), Catch::Contains("unknown parameter"));
     const auto plus = message("/api/requests?from=2026-11-26T17:58:12+01:00");
     CHECK_THAT(plus, Catch::Contains("got '2026-11-26T17:58:12 01:00'") && Catch::Contains("%2B"));

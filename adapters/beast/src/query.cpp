@@ -9,22 +9,24 @@
 namespace tether::beast::detail {
 
 namespace {
-// Names and values come from the client: echo them printable and short, never as raw bytes.
-std::string printable(std::string_view s) {
+// Names and values come from the client: echo them printable and at most 64 characters,
+// never as raw bytes. A cut value ends with "..." (a name is also the `parameter` member, which
+// is compared as is).
+std::string printable(std::string_view s, bool mark_cut) {
+    const bool cut = mark_cut && s.size() > 64;
     std::string out;
-    for (char c : s.substr(0, 64)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-    if (s.size() > 64) out += "...";
-    return out;
+    for (char c : s.substr(0, cut ? 61 : 64)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+    return cut ? out + "..." : out;
 }
 }  // namespace
 
 void Query::invalid(std::string_view name, const std::string& expected) {
-    const std::string shown = printable(name);
+    const std::string shown = printable(name, false);
     throw HttpError(http::status::bad_request, "invalid_parameter", "query parameter '" + shown + "': " + expected,
                     shown);
 }
 
-std::string Query::got(std::string_view value) { return ", got '" + printable(value) + "'"; }
+std::string Query::got(std::string_view value) { return ", got '" + printable(value, true) + "'"; }
 
 Query Query::parse(std::string_view target) {
     auto url = boost::urls::parse_origin_form(target);
