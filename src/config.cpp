@@ -1,7 +1,10 @@
 #include "tether/config.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -268,8 +271,11 @@ Config Config::from_json(std::string_view text, std::string_view source) {
 }
 
 Config Config::from_file(const std::string& path) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        throw ConfigError("", "a readable JSON file", "'" + path + "' is a directory");
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw ConfigError("", "a readable JSON file", "cannot open '" + path + "'");
+    if (!in) throw ConfigError("", "a readable JSON file", "cannot open '" + path + "': " + std::strerror(errno));
     std::stringstream ss;
     ss << in.rdbuf();
     return from_json(ss.str(), path);

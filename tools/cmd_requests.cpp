@@ -2,6 +2,7 @@
 #include <boost/json.hpp>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -149,7 +150,7 @@ std::vector<ReplayLink> replays_of(Storage& storage, const std::string& id) {
 }
 
 // The request as GET {prefix}/api/requests/{id} answers it (with `replays` and `replay`),
-// plus `mutations`: every mutation as GET {prefix}/api/mutations/{id}, read page by page.
+// plus `mutation_details`: every mutation as GET {prefix}/api/mutations/{id}, page by page.
 void write_request_document(std::ostream& out, Storage& storage, const RequestRecord& r) {
     std::string head = to_json(r);
     head.pop_back();  // the closing brace
@@ -160,7 +161,8 @@ void write_request_document(std::ostream& out, Storage& storage, const RequestRe
             {ReplayLink{r.id, r.replay_of, r.started_at_us, r.http_status, r.outcome, r.replay_audit}});
         self = self.substr(1, self.size() - 2);
     }
-    out << head << ",\"replay\":" << self << ",\"mutations\":[";
+    // `mutations` is already the request's count: the rows go under their own key.
+    out << head << ",\"replay\":" << self << ",\"mutation_details\":[";
     PageRequest page;
     page.limit = PageRequest::max_limit;
     bool first = true;
@@ -264,19 +266,45 @@ int run_show(Context& c) {
     return exit_ok;
 }
 
+namespace {
+// `--out` naming the database (or its WAL) would truncate it before a single row is read.
+void refuse_database_as_output(Context& c, const std::string& out_path) {
+    std::string db = c.text("--db", 4096);
+    if (db.rfind("postgresql://", 0) == 0 || db.rfind("postgres://", 0) == 0) return;
+    if (db.rfind("sqlite:", 0) == 0) db.erase(0, 7);
+    std::error_code ec;
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"})
+        if (std::filesystem::equivalent(out_path, db + suffix, ec))
+            bad_value("--out", out_path, "a file other than the database --db names (and its -wal, -shm, -journal)");
+}
+}  // namespace
+
 int run_export(Context& c) {
     c.no_positional();
     if (!c.args().has("--format")) throw UsageError("--format is required: --format ndjson");
     const auto format = c.text("--format");
     if (format != "ndjson") bad_value("--format", format, "ndjson");
     const RequestFilter filter = request_filter(c);
-    const std::string out_path = c.text("--out", 4096);
+    std::string out_path = c.text("--out", 4096);
+    if (out_path == "-") out_path.clear();  // the usual spelling of standard output
     Storage& storage = c.storage();
+    if (!out_path.empty()) refuse_database_as_output(c, out_path);
 
+    // The export goes to a temporary file renamed over --out at the end: a failed or
+    // interrupted export leaves the previous file as it was, never half of a new one.
+    const std::string partial = out_path + ".partial";
+    struct RemoveUnlessRenamed {
+        const std::string& path;
+        bool renamed = false;
+        ~RemoveUnlessRenamed() {
+            std::error_code ignored;
+            if (!path.empty() && !renamed) std::filesystem::remove(path, ignored);
+        }
+    } cleanup{out_path.empty() ? out_path : partial};
     std::ofstream file;
     if (!out_path.empty()) {
-        file.open(out_path, std::ios::binary | std::ios::trunc);
-        if (!file) fail(exit_input, "--out: cannot write '" + out_path + "': " + std::strerror(errno));
+        file.open(partial, std::ios::binary | std::ios::trunc);
+        if (!file) fail(exit_input, "--out: cannot write '" + partial + "': " + std::strerror(errno));
     }
     std::ostream& out = out_path.empty() ? c.out() : file;
     auto check_output = [&] {
@@ -304,7 +332,11 @@ int run_export(Context& c) {
     check_output();
     if (!out_path.empty()) {
         file.close();
-        if (!file) fail(exit_input, "cannot write '" + out_path + "'");
+        if (!file) fail(exit_input, "cannot write '" + partial + "'");
+        std::error_code ec;
+        std::filesystem::rename(partial, out_path, ec);
+        if (ec) fail(exit_input, "--out: cannot replace '" + out_path + "' with '" + partial + "': " + ec.message());
+        cleanup.renamed = true;
         std::cerr << "tether: export: " << lines << " request" << (lines == 1 ? "" : "s") << " written to " << out_path
                   << '\n';
     }

@@ -1,12 +1,15 @@
 // tether-example-server: a real Tether sync server (push/pull over HTTP, SQLite application
 // database) that records every exchange with tether-pro. See README.md.
+#include <boost/json.hpp>
 #include <boost/system/system_error.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <fstream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -76,6 +79,20 @@ std::string without_password(const std::string& url) {
     const auto colon = url.find(':', scheme + 3);
     if (colon == std::string::npos || colon > at) return url;
     return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
+// Whether a config file (already read successfully by Config::from_file) names the observer
+// database itself; "" = no file.
+bool config_sets_storage_url(const std::string& path) {
+    if (path.empty()) return false;
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    boost::system::error_code ec;
+    const auto doc = boost::json::parse(text.str(), ec);
+    if (ec || !doc.is_object()) return false;
+    const auto* storage = doc.as_object().if_contains("storage");
+    return storage && storage->is_object() && storage->as_object().contains("url");
 }
 
 struct FlagError {
@@ -203,6 +220,7 @@ int main(int argc, char** argv) {
     // The observer replays captured pushes through the same engine (previews read its records).
     std::unique_ptr<tether::Observer> observer;
     if (options->observe) {
+        std::string observer_url = options->observer_db;
         try {
             tether::Config config;
             if (!options->config_file.empty()) {
@@ -214,7 +232,11 @@ int main(int argc, char** argv) {
                 }
             }
             if (!options->instance.empty()) config.instance = options->instance;
-            if (options->observer_db_given || options->config_file.empty()) config.storage.url = options->observer_db;
+            // --observer-db wins; else the config file's storage.url; else this server's default
+            // (not the library's: a config file about redaction must not move the database).
+            if (options->observer_db_given || !config_sets_storage_url(options->config_file))
+                config.storage.url = options->observer_db;
+            observer_url = config.storage.url;
             if (options->dashboard.replay_live) config.replay.live_enabled = true;
             observer = tether::Observer::builder()
                            .config(config)
@@ -224,7 +246,7 @@ int main(int argc, char** argv) {
                            .build();
         } catch (const std::exception& e) {
             std::fprintf(stderr, "tether-example-server: cannot open the observer database \"%s\": %s\n",
-                         without_password(options->observer_db).c_str(), e.what());
+                         without_password(observer_url).c_str(), e.what());
             return 1;
         }
     }

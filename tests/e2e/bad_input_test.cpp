@@ -87,6 +87,16 @@ TEST_CASE("tether-example-server: a port already in use exits 1 with a clear mes
     CHECK(r.err.find("in use") != std::string::npos);
 }
 
+TEST_CASE("tether-example-server: the observer database a config file names is the one opened and reported") {
+    tether::test::TempDir dir;
+    const std::string unreachable = dir.file("no-such-dir/observer.db");
+    std::ofstream(dir.file("elsewhere.json")) << R"({"storage": {"url": ")" << unreachable << R"("}})";
+    const auto r = run_to_exit(server_binary, {"--port", "0", "--data", dir.file("app.db"), "--config", dir.file("elsewhere.json")});
+    INFO(r.err);
+    CHECK(r.status == 1);
+    CHECK(r.err.find("cannot open the observer database \"" + unreachable + "\"") != std::string::npos);
+}
+
 TEST_CASE("tether-fleet: a closed port exits 1, a bad flag exits 2") {
     tether::test::TempDir dir;
     net::io_context ioc;

@@ -327,7 +327,9 @@ TEST_CASE("tether show: a request with its mutations as table and JSON, unknown 
     CHECK(doc.at("id").as_string() == CliDb::id(2));
     CHECK(doc.at("outcome").as_string() == "rejected");
     CHECK(doc.at("request_body").is_string());
-    const auto& mutations = doc.at("mutations").as_array();
+    CHECK(doc.at("mutations").as_int64() == 3);  // the count, as the API has it; the rows have their own key
+    CHECK(json_run.out.find("\"mutations\":", json_run.out.find("\"mutations\":") + 1) == std::string::npos);
+    const auto& mutations = doc.at("mutation_details").as_array();
     REQUIRE(mutations.size() == 3);
     CHECK(mutations[0].at("mutation_id").as_string() == test_ulid(3, 'M'));
     CHECK(mutations[0].at("outcome").as_string() == "rejected");
@@ -398,7 +400,7 @@ TEST_CASE("tether export: every request with its mutations, one JSON per line", 
         ids.emplace_back(doc.at("id").as_string());
         const auto stored = storage->get_request(ids.back());
         REQUIRE(stored);
-        CHECK(doc.at("mutations").as_array().size() == stored->mutation_count);
+        CHECK(doc.at("mutation_details").as_array().size() == stored->mutation_count);
         CHECK(doc.at("request_body").as_string() == stored->request_body);
     }
     CHECK(ids.size() == storage->count_requests());
@@ -414,6 +416,23 @@ TEST_CASE("tether export: every request with its mutations, one JSON per line", 
     CHECK(contains(to_file.err, "8 requests written to"));
     const std::string text = slurp(out);
     CHECK(std::count(text.begin(), text.end(), '\n') == 8);
+    CHECK_FALSE(std::filesystem::exists(out + ".partial"));
+
+    // --out naming the database itself (or its WAL) is refused before anything is written;
+    // the database still answers afterwards. "-" is standard output.
+    const auto before = storage->count_requests();
+    for (const std::string& self : {db.path, db.path + "-wal"}) {
+        if (!std::filesystem::exists(self)) continue;
+        auto onto_db = tether_cli({"export", "--db", db.path, "--format", "ndjson", "--out", self});
+        CHECK(onto_db.status == 2);
+        CHECK(contains(onto_db.err, "a file other than the database"));
+    }
+    CHECK(tether_cli({"stats", "--db", db.path}).status == 0);
+    CHECK(storage->count_requests() == before);
+    auto dash = tether_cli({"export", "--db", db.path, "--format", "ndjson", "--kind", "push", "--out", "-"});
+    CHECK(dash.status == 0);
+    CHECK(std::count(dash.out.begin(), dash.out.end(), '\n') == 8);
+    CHECK_FALSE(std::filesystem::exists("-"));
 
     auto bad_format = tether_cli({"export", "--db", db.path, "--format", "csv"});
     CHECK(bad_format.status == 2);

@@ -143,7 +143,13 @@ TEST_CASE("config: from_file reads a file and reports a missing one", "[config]"
         Config::from_file("/nonexistent/tether.json");
         FAIL("expected ConfigError");
     } catch (const ConfigError& e) {
-        CHECK_THAT(e.what(), Catch::Contains("/nonexistent/tether.json"));
+        CHECK_THAT(e.what(), Catch::Contains("/nonexistent/tether.json") && Catch::Contains("No such file"));
+    }
+    try {
+        Config::from_file("/tmp");
+        FAIL("expected ConfigError");
+    } catch (const ConfigError& e) {
+        CHECK_THAT(e.what(), Catch::Contains("'/tmp' is a directory"));
     }
 }
 
