@@ -13,8 +13,8 @@ ConfigError::ConfigError(std::string path, std::string expected, const std::stri
       path_(std::move(path)),
       expected_(std::move(expected)) {}
 
-InvalidArgument::InvalidArgument(std::string parameter, const std::string& message)
-    : Error(parameter + ": " + message), parameter_(std::move(parameter)) {}
+InvalidArgument::InvalidArgument(std::string parameter, std::string message)
+    : Error(parameter + ": " + message), parameter_(std::move(parameter)), message_(std::move(message)) {}
 
 JsonError::JsonError(const std::string& message, std::size_t offset, std::size_t line, std::size_t column)
     : Error(message), offset_(offset), line_(line), column_(column) {}

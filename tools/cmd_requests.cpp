@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli.hpp"
+#include "db.hpp"
 #include "format.hpp"
 #include "json_input.hpp"
 #include "tether/record_json.hpp"
@@ -268,13 +269,13 @@ int run_show(Context& c) {
 
 namespace {
 // `--out` naming the database (or its WAL) would truncate it before a single row is read.
+// Called after the storage opened, so the URL is known to be well formed.
 void refuse_database_as_output(Context& c, const std::string& out_path) {
-    std::string db = c.text("--db", 4096);
-    if (db.rfind("postgresql://", 0) == 0 || db.rfind("postgres://", 0) == 0) return;
-    if (db.rfind("sqlite:", 0) == 0) db.erase(0, 7);
+    const auto db = sqlite_path_of(c.text("--db", 4096));
+    if (!db) return;
     std::error_code ec;
     for (const char* suffix : {"", "-wal", "-shm", "-journal"})
-        if (std::filesystem::equivalent(out_path, db + suffix, ec))
+        if (std::filesystem::equivalent(out_path, *db + suffix, ec))
             bad_value("--out", out_path, "a file other than the database --db names (and its -wal, -shm, -journal)");
 }
 }  // namespace
@@ -294,13 +295,12 @@ int run_export(Context& c) {
     // interrupted export leaves the previous file as it was, never half of a new one.
     const std::string partial = out_path + ".partial";
     struct RemoveUnlessRenamed {
-        const std::string& path;
-        bool renamed = false;
+        std::string path;  // "" when writing to stdout
         ~RemoveUnlessRenamed() {
             std::error_code ignored;
-            if (!path.empty() && !renamed) std::filesystem::remove(path, ignored);
+            if (!path.empty()) std::filesystem::remove(path, ignored);
         }
-    } cleanup{out_path.empty() ? out_path : partial};
+    } cleanup{out_path.empty() ? std::string() : partial};
     std::ofstream file;
     if (!out_path.empty()) {
         file.open(partial, std::ios::binary | std::ios::trunc);
@@ -336,7 +336,7 @@ int run_export(Context& c) {
         std::error_code ec;
         std::filesystem::rename(partial, out_path, ec);
         if (ec) fail(exit_input, "--out: cannot replace '" + out_path + "' with '" + partial + "': " + ec.message());
-        cleanup.renamed = true;
+        cleanup.path.clear();  // renamed: nothing left to remove
         std::cerr << "tether: export: " << lines << " request" << (lines == 1 ? "" : "s") << " written to " << out_path
                   << '\n';
     }

@@ -67,20 +67,23 @@ std::string without_password(const std::string& url) {
 
 }  // namespace
 
-std::shared_ptr<Storage> open_database(const std::string& url, std::chrono::milliseconds busy_timeout) {
+std::optional<std::string> sqlite_path_of(const std::string& url) {
     const auto scheme_end = url.find("://");
     const bool sqlite_url = url != "memory" && (scheme_end == std::string::npos || url.rfind("sqlite:", 0) == 0);
 #ifdef TETHER_HAVE_SQLITE
-    if (sqlite_url) {
-        try {
-            check_sqlite_file(sqlite_options_from_url(url, busy_timeout).path);
-        } catch (const ConfigError& e) {
-            bad_value("--db", without_password(url), e.expected());
-        }
-    }
+    if (sqlite_url) return sqlite_options_from_url(url, std::chrono::milliseconds(0)).path;
 #else
     (void)sqlite_url;
 #endif
+    return std::nullopt;
+}
+
+std::shared_ptr<Storage> open_database(const std::string& url, std::chrono::milliseconds busy_timeout) {
+    try {
+        if (auto path = sqlite_path_of(url)) check_sqlite_file(*path);
+    } catch (const ConfigError& e) {
+        bad_value("--db", without_password(url), e.expected());
+    }
     StorageConfig config;
     config.url = url;
     config.busy_timeout = busy_timeout;

@@ -33,10 +33,8 @@ std::string command_list() {
 
 // Library errors that name a parameter ("cursor", "limit") are about an option.
 std::string option_message(const InvalidArgument& e) {
-    std::string what = e.what();
     const std::string& p = e.parameter();
-    if (!p.empty() && what.rfind(p + ": ", 0) == 0) return "--" + p + ": " + what.substr(p.size() + 2);
-    return what;
+    return p.empty() ? std::string(e.what()) : "--" + p + ": " + e.message();
 }
 
 int run(const std::vector<std::string>& args, std::string& command_name) {

@@ -32,11 +32,14 @@ private:
 /// `parameter()` names it so HTTP layers can answer 400 with the culprit.
 class InvalidArgument : public Error {
 public:
-    InvalidArgument(std::string parameter, const std::string& message);
+    InvalidArgument(std::string parameter, std::string message);
     const std::string& parameter() const noexcept { return parameter_; }
+    /// What is wrong with it; what() is "<parameter>: <message>".
+    const std::string& message() const noexcept { return message_; }
 
 private:
     std::string parameter_;
+    std::string message_;
 };
 
 /// Text that should be JSON is not. Position is 0-based byte offset; line/column 1-based.

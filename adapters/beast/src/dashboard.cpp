@@ -273,14 +273,12 @@ std::optional<Response> Dashboard::handle(const Request& req, const boost::asio:
         return finish(req, error_response(req, HttpError(static_cast<http::status>(e.http_status()), e.code(), e.what())));
     } catch (const InvalidArgument& e) {
         // Worded like the API's own parameter errors: say where the value was.
-        std::string message = e.what();
         const std::string& name = e.parameter();
-        if (message.compare(0, name.size() + 2, name + ": ") == 0) message.erase(0, name.size() + 2);
         const std::string where = req.method() == http::verb::post
                                       ? (name == "body" ? std::string("the request body") : "body field '" + name + "'")
                                       : "query parameter '" + name + "'";
         return finish(req, error_response(req, HttpError(http::status::bad_request, "invalid_parameter",
-                                                         where + ": " + message, name)));
+                                                         where + ": " + e.message(), name)));
     } catch (const StorageError& e) {
         // Callers get a fixed text; the detail (which may name tables, paths or hosts) goes
         // to the host's error handler.
